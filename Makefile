@@ -1,0 +1,28 @@
+# Session Lab — the commands the README documents. CI runs them too (.ci/run).
+
+GO            ?= go
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run test migrate lint build
+
+## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
+run:
+	$(GO) run ./cmd/web
+
+## test: every test, with the race detector, against the real stores
+test:
+	$(GO) test -race -count=1 ./...
+
+## migrate: apply the database migrations (they also run at start-up)
+migrate:
+	$(GO) run ./cmd/web migrate
+
+## lint: gofmt, go vet and staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## build: a single binary in bin/
+build:
+	$(GO) build -o bin/sessionlab ./cmd/web

@@ -1,0 +1,24 @@
+// Command web runs Session Lab.
+//
+//	web           serve HTTP (or HTTPS with TLS_CERT/TLS_KEY)
+//	web migrate   apply the database migrations and exit
+//
+// Configuration comes from the environment; see the README.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "sessionlab: %v\n", err)
+		os.Exit(1)
+	}
+}

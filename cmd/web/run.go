@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/server"
+	"github.com/sessionlab/sessionlab/internal/session"
+)
+
+// shutdownGrace is how long requests in flight get to finish after
+// SIGINT/SIGTERM.
+const shutdownGrace = 15 * time.Second
+
+// run is the whole program; main only calls it, so tests can start the
+// real thing with their own arguments and environment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg.LogFormat, stdout)
+	for _, w := range cfg.Warnings {
+		logger.Warn(w)
+	}
+
+	dialect, dsn := cfg.Database()
+	db, err := database.Open(ctx, dialect, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		logger.Info("migrations applied", "dialect", dialect, "migrations", applied)
+	}
+	if len(args) > 1 {
+		switch args[1] {
+		case "migrate":
+			fmt.Fprintf(stdout, "database is up to date (%d migration(s) applied now)\n", len(applied))
+			return nil
+		default:
+			return fmt.Errorf("unknown command %q (want no command, or \"migrate\")", args[1])
+		}
+	}
+
+	var store *session.Store
+	if cfg.RedisURL != "" {
+		store = session.NewRedisStore(session.NewRedisPool(cfg.RedisURL), session.DefaultRedisPrefix)
+	} else {
+		if store, err = session.NewSQLStore(db); err != nil {
+			return err
+		}
+	}
+	defer store.Close()
+
+	handler, err := server.NewServer(server.Deps{Config: cfg, Logger: logger, DB: db, Store: store})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, handler, logger)
+}
+
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// serve listens until ctx is cancelled, then shuts down gracefully: the
+// listener closes at once and requests in flight get shutdownGrace.
+func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler: handler,
+		// SECURITY(dos): bounded header, body and idle times stop slow
+		// clients from holding connections open —
+		// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if cfg.TLS() {
+		scheme = "https"
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLS() {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", shutdownGrace.String())
+	// A fresh context: the one that triggered shutdown is already cancelled.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}

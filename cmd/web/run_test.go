@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/internal/testenv"
+)
+
+// startRun starts the real program on 127.0.0.1:0 and returns its address
+// once /healthz answers, and a function that stops it and returns run's error.
+func startRun(t *testing.T, env map[string]string) (addr string, stop func() error, logs *syncBuffer) {
+	t.Helper()
+	base := map[string]string{
+		"ADDR":         "127.0.0.1:0",
+		"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "data", "app.db"),
+		"LOG_FORMAT":   "json",
+		"BCRYPT_COST":  "10",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	getenv := func(k string) string { return base[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"web"}, getenv, logs, logs) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no listening line within 10s; log:\n%s", logs.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		addr = listeningAddr(logs.String())
+	}
+	for {
+		res, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("/healthz did not answer 200 within 10s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(20 * time.Second):
+				runErr = fmt.Errorf("run did not return within 20s of cancellation")
+			}
+		})
+		return runErr
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop, logs
+}
+
+func listeningAddr(logs string) string {
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+			return rec.Addr
+		}
+	}
+	return ""
+}
+
+func TestRun_ServesHealthzAndReadyzThenStops(t *testing.T) {
+	addr, stop, _ := startRun(t, nil)
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz: %d, want 200", res.StatusCode)
+	}
+	res, err = http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Session Lab")) {
+		t.Errorf("GET /: %d, want 200 with the home page", res.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run returned %v after cancellation, want nil", err)
+	}
+}
+
+func TestRun_WithRedisSessionsIsReady(t *testing.T) {
+	u := testenv.RedisURL(t)
+	addr, stop, logs := startRun(t, map[string]string{"REDIS_URL": u})
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz: %d, want 200\n%s", res.StatusCode, logs.String())
+	}
+	if err := stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+// Graceful shutdown: a request already in flight when the signal arrives
+// still gets its answer, and run then returns cleanly.
+func TestRun_ShutdownLetsRequestsInFlightFinish(t *testing.T) {
+	addr, stop, _ := startRun(t, nil)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "email=a%40example.com&password=secret-password"
+	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
+	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case err := <-stopped:
+		t.Fatalf("run returned (%v) while a request was in flight", err)
+	default:
+	}
+
+	io.WriteString(conn, body[10:])
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	res.Body.Close()
+	// No CSRF token: refused, but answered.
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("in-flight POST /login: %d, want 403", res.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("run returned %v, want nil", err)
+	}
+	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		t.Error("the listener still accepts connections after shutdown")
+	}
+}
+
+func TestRun_RefusesInvalidConfigurationNamingTheVariable(t *testing.T) {
+	tests := map[string]string{
+		"BCRYPT_COST":          "9",
+		"SESSION_IP_BINDING":   "maybe",
+		"SESSION_IDLE_TIMEOUT": "13h",
+	}
+	for name, value := range tests {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{name: value, "DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db")}
+			var out syncBuffer
+			err := run(context.Background(), []string{"web"}, func(k string) string { return env[k] }, &out, &out)
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("run with %s=%s: error %v, want one naming %s", name, value, err, name)
+			}
+		})
+	}
+}
+
+func TestRun_MigrateCommandAppliesMigrationsAndExits(t *testing.T) {
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "m.db")
+	getenv := func(k string) string {
+		if k == "DATABASE_URL" {
+			return dbURL
+		}
+		return ""
+	}
+	for i, want := range []string{"applied now", "(0 migration(s) applied now)"} {
+		var out syncBuffer
+		if err := run(context.Background(), []string{"web", "migrate"}, getenv, &out, &out); err != nil {
+			t.Fatalf("migrate #%d: %v", i+1, err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("migrate #%d output %q, want it to contain %q", i+1, out.String(), want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

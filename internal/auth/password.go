@@ -1,0 +1,125 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+const (
+	// MinPasswordChars is the shortest password accepted at signup.
+	//
+	// SECURITY(passwords): at least 8 characters, no composition rules —
+	// ASVS 5.0 6.2.1, NIST SP 800-63B rev 4 §3.1.1.2.
+	MinPasswordChars = 8
+
+	// MaxPasswordBytes is bcrypt's input limit.
+	//
+	// SECURITY(passwords): bcrypt.CompareHashAndPassword silently ignores
+	// everything past 72 bytes while GenerateFromPassword refuses it. Longer
+	// passwords are refused with a clear message at signup AND at login,
+	// never truncated — ASVS 5.0 6.2.9,
+	// https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#input-limits-of-bcrypt
+	MaxPasswordBytes = 72
+)
+
+// PasswordError is a refusal written for the person filling in the form:
+// its text is safe to show on the page.
+type PasswordError string
+
+func (e PasswordError) Error() string { return string(e) }
+
+const (
+	// ErrPasswordTooShort is returned for a new password under MinPasswordChars.
+	ErrPasswordTooShort PasswordError = "Use at least 8 characters."
+	// ErrPasswordTooLong is returned for any password over MaxPasswordBytes.
+	ErrPasswordTooLong PasswordError = "Passwords are limited to 72 bytes (bcrypt's limit) and this one is longer: choose a shorter one."
+)
+
+// ValidateNew checks a password chosen at signup or at a password change.
+// The messages are written for the person filling in the form.
+func ValidateNew(password string) error {
+	if err := ValidateLength(password); err != nil {
+		return err
+	}
+	if utf8.RuneCountInString(password) < MinPasswordChars {
+		return ErrPasswordTooShort
+	}
+	return nil
+}
+
+// ValidateLength refuses a password bcrypt could not check in full. It
+// applies at login too, where the length says nothing about any account.
+func ValidateLength(password string) error {
+	if len(password) > MaxPasswordBytes {
+		return ErrPasswordTooLong
+	}
+	return nil
+}
+
+// Hasher hashes and checks passwords with bcrypt at a fixed cost.
+type Hasher struct {
+	cost  int
+	dummy []byte
+}
+
+// NewHasher returns a Hasher for the cost (bcrypt.MinCost..bcrypt.MaxCost;
+// config refuses anything under 10). It computes the dummy hash once, at the
+// same cost, so that checking an unknown email costs what a real check costs.
+func NewHasher(cost int) (*Hasher, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("bcrypt cost %d out of range", cost)
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("session-lab dummy password"), cost)
+	if err != nil {
+		return nil, fmt.Errorf("dummy hash: %w", err)
+	}
+	return &Hasher{cost: cost, dummy: dummy}, nil
+}
+
+// Cost is the bcrypt cost new hashes are made with.
+func (h *Hasher) Cost() int { return h.cost }
+
+// Hash returns the bcrypt hash of password.
+//
+// SECURITY(passwords): bcrypt with a per-hash salt and a configurable cost
+// (default 12, never under 10) — ASVS 5.0 11.4.2,
+// https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+func (h *Hasher) Hash(password string) ([]byte, error) {
+	if err := ValidateLength(password); err != nil {
+		return nil, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
+	if err != nil {
+		return nil, fmt.Errorf("bcrypt: %w", err)
+	}
+	return hash, nil
+}
+
+// Check reports whether password matches hash. A nil hash (no such user)
+// is compared against the dummy hash and always reports false.
+//
+// SECURITY(enumeration): an unknown email still pays for one bcrypt
+// comparison, so response time does not tell who has an account —
+// ASVS 5.0 6.3.8,
+// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-responses
+func (h *Hasher) Check(hash []byte, password string) (bool, error) {
+	if len(password) > MaxPasswordBytes {
+		return false, ErrPasswordTooLong
+	}
+	target := hash
+	if target == nil {
+		target = h.dummy
+	}
+	err := bcrypt.CompareHashAndPassword(target, []byte(password))
+	switch {
+	case err == nil:
+		return hash != nil, nil
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return false, nil
+	default:
+		return false, fmt.Errorf("bcrypt compare: %w", err)
+	}
+}

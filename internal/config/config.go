@@ -1,0 +1,482 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// IPBinding is how strictly a session is tied to the client IP address it
+// was created from.
+type IPBinding string
+
+// The IP binding modes accepted in SESSION_IP_BINDING.
+const (
+	IPBindingOff    IPBinding = "off"    // no check
+	IPBindingLog    IPBinding = "log"    // a change is logged, the session continues
+	IPBindingSubnet IPBinding = "subnet" // a change outside the /24 (IPv4) or /64 (IPv6) ends the session
+	IPBindingStrict IPBinding = "strict" // any change ends the session
+)
+
+// Defaults, applied when a variable is unset or empty.
+const (
+	// SECURITY(exposure): the demo listens on loopback only, so starting it does not publish it to the network until ADDR says so — https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+	defaultAddr        = "localhost:8080"
+	defaultDatabaseURL = "sqlite:data/sessionlab.db"
+
+	// SECURITY(timeouts): 30 minutes of inactivity ends a session, which bounds how long an unattended or stolen session stays usable — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#idle-timeout
+	defaultIdleTimeout = 30 * time.Minute
+	// SECURITY(timeouts): 12 hours ends a session even while it is in use, so a hijacked session cannot be kept alive forever by activity — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#absolute-timeout
+	defaultLifetime = 12 * time.Hour
+	// SECURITY(reauth): revoking sessions or deleting the account needs a password entered in the last 10 minutes, so a borrowed session cannot do the irreversible — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
+	defaultReauthWindow = 10 * time.Minute
+
+	// SECURITY(ip-binding): strict by default, so a cookie replayed from another address ends the session instead of continuing it — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#binding-the-session-id-to-other-user-properties
+	defaultIPBinding = IPBindingStrict
+
+	// SECURITY(passwords): cost 12 keeps an offline guess expensive on current hardware while a login stays well under a second — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+	defaultBcryptCost = 12
+	// SECURITY(passwords): cost below 10 is refused, it makes stolen hashes cheap to crack — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+	minBcryptCost = 10
+
+	defaultLogFormat = "text"
+)
+
+const (
+	cookieNameSecure   = "__Host-session"
+	cookieNameInsecure = "session"
+)
+
+// Config is every knob of Session Lab. Build it with [Load]; a Config
+// returned by Load without error is valid.
+type Config struct {
+	Addr           string         // ADDR, default "localhost:8080"
+	DatabaseURL    string         // DATABASE_URL, default "sqlite:data/sessionlab.db"
+	RedisURL       string         // REDIS_URL, default "" (sessions in the SQL database)
+	IdleTimeout    time.Duration  // SESSION_IDLE_TIMEOUT, default 30m
+	Lifetime       time.Duration  // SESSION_LIFETIME, default 12h
+	ReauthWindow   time.Duration  // REAUTH_WINDOW, default 10m
+	IPBinding      IPBinding      // SESSION_IP_BINDING, default strict
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP means /32 or /128), default none
+	CookieSecure   bool           // COOKIE_SECURE, default true
+	TLSCert        string         // TLS_CERT
+	TLSKey         string         // TLS_KEY
+	BcryptCost     int            // BCRYPT_COST, default 12, refused below 10 and above 31 (bcrypt.MaxCost)
+	LogFormat      string         // LOG_FORMAT, "text" (default) or "json"
+	Warnings       []string       // non-fatal notes for the caller to log at start-up (e.g. COOKIE_SECURE=false)
+}
+
+// Load reads every variable through getenv (never os.Getenv directly),
+// applies defaults, validates, and returns an error naming the variable and
+// the bad value on any invalid input.
+//
+// An empty value means "use the default". Values are trimmed of surrounding
+// spaces; a value made only of spaces is refused rather than defaulted,
+// since it is more likely a mistake than a request for the default.
+// All problems are reported together, joined with [errors.Join]; on error
+// the returned Config is the zero value. Credentials in DATABASE_URL and
+// REDIS_URL are masked in error messages.
+func Load(getenv func(string) string) (Config, error) {
+	l := &loader{getenv: getenv}
+
+	// Read in the order of the documentation, so errors are listed in that order.
+	var c Config
+	c.Addr = l.addr()
+	c.DatabaseURL = l.databaseURL()
+	c.RedisURL = l.redisURL()
+
+	var idleOK, lifetimeOK bool
+	c.IdleTimeout, idleOK = l.duration("SESSION_IDLE_TIMEOUT", defaultIdleTimeout)
+	c.Lifetime, lifetimeOK = l.duration("SESSION_LIFETIME", defaultLifetime)
+	c.ReauthWindow, _ = l.duration("REAUTH_WINDOW", defaultReauthWindow)
+	// SECURITY(timeouts): an idle timeout longer than the absolute lifetime would never fire and hides a misconfiguration — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
+	if idleOK && lifetimeOK && c.IdleTimeout > c.Lifetime {
+		l.errs = append(l.errs, fmt.Errorf(
+			"SESSION_IDLE_TIMEOUT=%s exceeds SESSION_LIFETIME=%s: the idle timeout must not be longer than the absolute lifetime",
+			shortDuration(c.IdleTimeout), shortDuration(c.Lifetime)))
+	}
+
+	c.IPBinding = l.ipBinding()
+	c.TrustedProxies = l.trustedProxies()
+
+	c.TLSCert, _ = l.value("TLS_CERT")
+	c.TLSKey, _ = l.value("TLS_KEY")
+	switch {
+	case c.TLSCert != "" && c.TLSKey == "":
+		l.errs = append(l.errs, errors.New("TLS_KEY is missing: TLS_CERT is set, and TLS_CERT and TLS_KEY must be set together"))
+	case c.TLSCert == "" && c.TLSKey != "":
+		l.errs = append(l.errs, errors.New("TLS_CERT is missing: TLS_KEY is set, and TLS_CERT and TLS_KEY must be set together"))
+	}
+
+	c.CookieSecure = l.cookieSecure()
+	if !c.CookieSecure {
+		// SECURITY(cookies): an HTTPS server has no reason to send its session cookie without Secure; refusing it keeps the __Host- prefix wherever it can work — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		if c.TLSCert != "" || c.TLSKey != "" {
+			l.errs = append(l.errs, errors.New(
+				"COOKIE_SECURE=false with TLS_CERT/TLS_KEY set: a server that speaks HTTPS must send its session cookie Secure; unset COOKIE_SECURE"))
+		}
+		// SECURITY(cookies): the operator is told loudly what they gave up, every start — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		l.warnings = append(l.warnings,
+			`COOKIE_SECURE=false: the __Host- prefix is dropped (the session cookie is named "session", since __Host- requires Secure) `+
+				"and the cookie travels over plain HTTP, where anyone on the network path can read it and take over the session; "+
+				"use only for plain-HTTP hosts other than localhost")
+	}
+
+	c.BcryptCost = l.bcryptCost()
+	c.LogFormat = l.logFormat()
+
+	if len(l.errs) > 0 {
+		return Config{}, errors.Join(l.errs...)
+	}
+	c.Warnings = l.warnings
+	return c, nil
+}
+
+// CookieName is "__Host-session" when CookieSecure, else "session" (the
+// __Host- prefix requires Secure).
+func (c Config) CookieName() string {
+	// SECURITY(cookies): __Host- makes the browser refuse the cookie unless it is Secure, Path=/ and has no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it (session fixation) — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+	if c.CookieSecure {
+		return cookieNameSecure
+	}
+	return cookieNameInsecure
+}
+
+// TLS reports whether TLSCert and TLSKey are both set.
+func (c Config) TLS() bool {
+	return c.TLSCert != "" && c.TLSKey != ""
+}
+
+// Database returns the dialect ("sqlite" or "postgres") and the
+// driver-level DSN: for "sqlite:PATH" the PATH; for "postgres://" or
+// "postgresql://" URLs the URL unchanged. For a DatabaseURL that Load
+// would refuse it returns two empty strings.
+func (c Config) Database() (dialect, dsn string) {
+	dialect, dsn, err := parseDatabaseURL(c.DatabaseURL)
+	if err != nil {
+		return "", ""
+	}
+	return dialect, dsn
+}
+
+// loader reads variables through getenv and collects every problem, so
+// that Load reports them all at once.
+type loader struct {
+	getenv   func(string) string
+	errs     []error
+	warnings []string
+}
+
+// fail records a problem with the value of variable name.
+func (l *loader) fail(name, value, reason string) {
+	l.errs = append(l.errs, fmt.Errorf("%s=%s: %s", name, display(value), reason))
+}
+
+// value returns the trimmed value of name and whether one was given. A
+// value made only of spaces is recorded as an error.
+func (l *loader) value(name string) (string, bool) {
+	raw := l.getenv(name)
+	if raw == "" {
+		return "", false
+	}
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		l.fail(name, raw, "must not be blank (leave it empty or unset for the default)")
+		return "", false
+	}
+	return v, true
+}
+
+func (l *loader) addr() string {
+	v, ok := l.value("ADDR")
+	if !ok {
+		return defaultAddr
+	}
+	// Caught here rather than when the listener fails, so it is reported with the rest.
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		l.fail("ADDR", v, `must be host:port or :port, e.g. "localhost:8080" or ":8080"`)
+	}
+	return v
+}
+
+func (l *loader) databaseURL() string {
+	v, ok := l.value("DATABASE_URL")
+	if !ok {
+		return defaultDatabaseURL
+	}
+	if _, _, err := parseDatabaseURL(v); err != nil {
+		l.fail("DATABASE_URL", redact(v), err.Error())
+	}
+	return v
+}
+
+func (l *loader) redisURL() string {
+	v, ok := l.value("REDIS_URL")
+	if !ok {
+		return ""
+	}
+	if err := checkRedisURL(v); err != nil {
+		l.fail("REDIS_URL", redact(v), err.Error())
+	}
+	return v
+}
+
+// duration parses a positive duration; ok is false when the value given
+// was invalid.
+func (l *loader) duration(name string, def time.Duration) (d time.Duration, ok bool) {
+	v, given := l.value(name)
+	if !given {
+		return def, l.getenv(name) == "" // false when a blank value was refused
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		l.fail(name, v, `must be a duration such as "30m" or "12h"`)
+		return def, false
+	}
+	// SECURITY(timeouts): zero or negative would disable the timeout, and a session would never expire — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
+	if d <= 0 {
+		l.fail(name, v, "must be greater than zero")
+		return def, false
+	}
+	return d, true
+}
+
+func (l *loader) ipBinding() IPBinding {
+	v, ok := l.value("SESSION_IP_BINDING")
+	if !ok {
+		return defaultIPBinding
+	}
+	switch b := IPBinding(v); b {
+	case IPBindingOff, IPBindingLog, IPBindingSubnet, IPBindingStrict:
+		return b
+	}
+	l.fail("SESSION_IP_BINDING", v, "must be one of off, log, subnet, strict")
+	return defaultIPBinding
+}
+
+func (l *loader) trustedProxies() []netip.Prefix {
+	// SECURITY(client-ip): no proxy is trusted by default, because X-Forwarded-For is set by whoever sends the request unless a proxy we trust overwrote it — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+	var prefixes []netip.Prefix
+	for item := range strings.SplitSeq(l.getenv("TRUSTED_PROXIES"), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := parseProxy(item)
+		if err != nil {
+			l.fail("TRUSTED_PROXIES", item, err.Error())
+			continue
+		}
+		// SECURITY(client-ip): trusting every address lets any client choose the IP the app sees; allowed for a proxy whose address is unknown, but never silently — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+		if p.Bits() == 0 {
+			l.warnings = append(l.warnings, fmt.Sprintf(
+				"TRUSTED_PROXIES contains %s: every client counts as a trusted proxy, so any client can set the IP address the app sees through X-Forwarded-For", p))
+		}
+		prefixes = append(prefixes, p)
+	}
+	return prefixes
+}
+
+// parseProxy parses a CIDR prefix or a bare IP address (a /32 or /128).
+// Host bits are cleared, and IPv4-mapped IPv6 addresses become IPv4, which
+// is how net/http reports IPv4 clients.
+func parseProxy(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	if strings.Contains(s, "/") {
+		var err error
+		p, err = netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, errors.New("not a valid CIDR prefix such as 10.0.0.0/8 or fd00::/8")
+		}
+		p = p.Masked()
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return netip.Prefix{}, errors.New("not an IP address or CIDR prefix")
+		}
+		if a.Zone() != "" {
+			return netip.Prefix{}, errors.New("an IPv6 zone is not allowed")
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p, nil
+}
+
+func (l *loader) cookieSecure() bool {
+	v, ok := l.value("COOKIE_SECURE")
+	if !ok {
+		// SECURITY(cookies): Secure by default, so the session cookie never crosses the network in clear text; browsers still accept it from http://localhost for the local demo — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		return true
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail("COOKIE_SECURE", v, "must be true or false")
+		return true
+	}
+	return b
+}
+
+func (l *loader) bcryptCost() int {
+	v, ok := l.value("BCRYPT_COST")
+	if !ok {
+		return defaultBcryptCost
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		l.fail("BCRYPT_COST", v, "must be an integer")
+	case n < minBcryptCost:
+		// SECURITY(passwords): cost below 10 is refused — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+		l.fail("BCRYPT_COST", v, fmt.Sprintf("must be at least %d (OWASP Password Storage Cheat Sheet)", minBcryptCost))
+	case n > bcrypt.MaxCost:
+		l.fail("BCRYPT_COST", v, fmt.Sprintf("must be at most %d (bcrypt.MaxCost)", bcrypt.MaxCost))
+	default:
+		return n
+	}
+	return defaultBcryptCost
+}
+
+func (l *loader) logFormat() string {
+	v, ok := l.value("LOG_FORMAT")
+	if !ok {
+		return defaultLogFormat
+	}
+	if v != "text" && v != "json" {
+		l.fail("LOG_FORMAT", v, "must be text or json")
+	}
+	return v
+}
+
+// parseDatabaseURL splits a DATABASE_URL into dialect and driver DSN.
+func parseDatabaseURL(raw string) (dialect, dsn string, err error) {
+	switch {
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := raw[len("sqlite:"):]
+		if path == "" {
+			return "", "", errors.New("sqlite: needs a file path, e.g. sqlite:data/sessionlab.db")
+		}
+		// "sqlite://data/x.db" would silently mean the absolute path /data/x.db.
+		if strings.HasPrefix(path, "//") {
+			return "", "", errors.New("write sqlite:PATH (sqlite:data/sessionlab.db or sqlite:/var/lib/sessionlab.db), not sqlite://")
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", "", urlError(err)
+		}
+		if err := checkHostPort(u, "postgres://user:password@localhost:5432/sessionlab"); err != nil {
+			return "", "", err
+		}
+		return "postgres", raw, nil
+	}
+	return "", "", errors.New("must be sqlite:PATH or a postgres:// (postgresql://) URL")
+}
+
+// checkRedisURL accepts redis:// and rediss:// URLs with a host and an
+// optional database number as the path.
+func checkRedisURL(raw string) error {
+	if !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
+		return errors.New("must be a redis:// or rediss:// URL, e.g. redis://localhost:6379/0")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return urlError(err)
+	}
+	if err := checkHostPort(u, "redis://localhost:6379/0"); err != nil {
+		return err
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		if strings.ContainsFunc(db, func(r rune) bool { return r < '0' || r > '9' }) {
+			return errors.New("the path must be a database number, e.g. /0")
+		}
+		if _, err := strconv.Atoi(db); err != nil {
+			return errors.New("the database number is out of range")
+		}
+	}
+	return nil
+}
+
+// checkHostPort requires a host name and, when a port is given, a port in range.
+func checkHostPort(u *url.URL, example string) error {
+	if u.Hostname() == "" {
+		return fmt.Errorf("needs a host, e.g. %s", example)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("the port must be between 1 and 65535")
+		}
+	}
+	return nil
+}
+
+// urlError explains a url.Parse failure without repeating the URL, which
+// may hold a password.
+func urlError(err error) error {
+	var esc url.EscapeError
+	if errors.As(err, &esc) {
+		return errors.New("not a valid URL: bad percent-encoding (percent-encode special characters in the user name and password)")
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("not a valid URL: %v", ue.Err)
+	}
+	return errors.New("not a valid URL")
+}
+
+// passwordParam matches password=... in a URL query or a key=value DSN.
+var passwordParam = regexp.MustCompile(`(?i)(\b(?:ssl)?pass(?:word)?\s*=\s*)('[^']*'|[^\s&;]+)`)
+
+// redact masks the password of a URL's user info and any password=
+// parameter, for values that are shown in error messages.
+//
+// SECURITY(secrets): start-up errors end up in logs and CI output, which must not carry database or Redis passwords — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+func redact(s string) string {
+	if i := strings.Index(s, "://"); i >= 0 {
+		rest := s[i+len("://"):]
+		// The last "@" of the whole rest, not of the authority: when in
+		// doubt, mask too much rather than too little.
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			user := rest[:at]
+			if c := strings.IndexByte(user, ':'); c >= 0 {
+				user = user[:c+1] + "xxxxx"
+			}
+			s = s[:i+len("://")] + user + rest[at:]
+		}
+	}
+	return passwordParam.ReplaceAllString(s, "${1}xxxxx")
+}
+
+// display quotes a value when printing it bare would be ambiguous.
+func display(v string) string {
+	if v == "" || strings.ContainsFunc(v, func(r rune) bool {
+		return unicode.IsSpace(r) || !unicode.IsPrint(r) || r == '"' || r == '\\'
+	}) {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+// shortDuration prints 12h rather than 12h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// SECURITY(errors): every failure answers a generic page with no stack,
+// SQL or Redis text; the details go to the log with the request id —
+// ASVS 5.0 16.5.1, https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html
+
+// errorPage renders a page that needs nothing from the session, so it
+// works when the session store itself is down.
+func (a *app) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
+	data := templateData{Title: http.StatusText(status), Message: message}
+	var buf bytes.Buffer
+	if err := a.pages.byName["error"].ExecuteTemplate(&buf, "base", data); err != nil {
+		a.log.ErrorContext(r.Context(), "render error page", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	h := w.Header()
+	h.Del("Location")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	buf.WriteTo(w)
+}
+
+func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.ErrorContext(r.Context(), "server error", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+	a.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
+}
+
+// unavailable answers a dependency failure (database or session store).
+//
+// SECURITY(fail-closed): an outage is a 503, never a page that treats the
+// visitor as signed in — ASVS 5.0 16.5.3.
+func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	// A client that hung up is not a dependency failure.
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return
+	}
+	a.log.ErrorContext(r.Context(), "dependency unavailable", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+	w.Header().Set("Retry-After", "5")
+	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
+}
+
+// storeError is scs's ErrorFunc: the session could not be loaded or saved.
+func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	a.unavailable(w, r, err)
+}
+
+func (a *app) forbidden(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusForbidden, "This request was refused: it did not come from a form of this site, or the form has expired. Go back, reload the page and try again.")
+}
+
+func (a *app) tooLarge(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form you sent is too large.")
+}
+
+func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusNotFound, "There is no page at this address.")
+}
+
+func (a *app) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusMethodNotAllowed, "This address does not accept that kind of request.")
+}

@@ -1,0 +1,153 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/users"
+)
+
+// loginFailed is the one message for a wrong email or a wrong password.
+//
+// SECURITY(enumeration): same status, same body and (through the dummy
+// bcrypt comparison) the same time whether or not the account exists —
+// ASVS 5.0 6.3.8, https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-and-error-messages
+const loginFailed = "Email or password is incorrect."
+
+func (a *app) signupGet(w http.ResponseWriter, r *http.Request) {
+	a.render(w, r, http.StatusOK, "signup", a.newData(r, "Sign up"))
+}
+
+func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+
+	data := a.newData(r, "Sign up")
+	data.Form.Email = email
+	data.Form.Errors = map[string]string{}
+	if msg := checkEmail(email); msg != "" {
+		data.Form.Errors["email"] = msg
+	}
+	if err := auth.ValidateNew(password); err != nil {
+		data.Form.Errors["password"] = err.Error()
+	}
+	if len(data.Form.Errors) > 0 {
+		a.render(w, r, http.StatusUnprocessableEntity, "signup", data)
+		return
+	}
+
+	hash, err := a.hasher.Hash(password)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	u, err := a.users.Create(ctx, email, hash)
+	switch {
+	case errors.Is(err, users.ErrEmailTaken):
+		data.Form.Errors["email"] = "An account with this email already exists. Log in instead."
+		a.render(w, r, http.StatusUnprocessableEntity, "signup", data)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
+		return
+	}
+	if err := a.sessions.Login(ctx, u.ID); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	a.securityEvent(r, "signup", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
+	http.Redirect(w, r, "/profile", http.StatusSeeOther)
+}
+
+// checkEmail returns a message for an address that cannot be right, or "".
+// It is deliberately loose: the only real check of an address is mail.
+func checkEmail(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	switch {
+	case email == "":
+		return "Enter your email address."
+	case len(email) > 254:
+		return "That email address is too long."
+	case at < 1 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n<>\""):
+		return "Enter an email address like name@example.com."
+	}
+	return ""
+}
+
+func (a *app) loginGet(w http.ResponseWriter, r *http.Request) {
+	data := a.newData(r, "Log in")
+	data.Next = safeNext(r.URL.Query().Get("next"))
+	a.render(w, r, http.StatusOK, "login", data)
+}
+
+func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	password := r.PostForm.Get("password")
+	next := safeNext(r.PostForm.Get("next"))
+
+	data := a.newData(r, "Log in")
+	data.Next = next
+	if err := auth.ValidateLength(password); err != nil {
+		// Says nothing about the account: the same for every email.
+		data.Form.Email = email
+		data.Form.Errors = map[string]string{"password": err.Error()}
+		a.render(w, r, http.StatusUnprocessableEntity, "login", data)
+		return
+	}
+
+	u, err := a.users.ByEmail(ctx, email)
+	var hash []byte
+	switch {
+	case err == nil:
+		hash = u.PasswordHash
+	case errors.Is(err, users.ErrNotFound):
+		// hash stays nil: Check compares against the dummy hash.
+	default:
+		a.unavailable(w, r, err)
+		return
+	}
+	ok, err := a.hasher.Check(hash, password)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		a.securityEvent(r, "login.failure", slog.Bool("known_account", hash != nil))
+		// The email is not echoed back, so the two failures are the same
+		// page byte for byte.
+		data.Form.Error = loginFailed
+		a.render(w, r, http.StatusUnauthorized, "login", data)
+		return
+	}
+
+	if err := a.sessions.Login(ctx, u.ID); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	a.securityEvent(r, "login.success", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
+	if next == "" {
+		next = "/profile"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	userID, sid := a.sessions.UserID(ctx), a.sessions.ShortID(ctx)
+	if err := a.sessions.Logout(ctx); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	// SECURITY(logout): also clear what the browser holds for this origin —
+	// ASVS 5.0 14.3.1, https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Clear-Site-Data
+	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	if userID != 0 {
+		a.securityEvent(r, "logout", slog.Int64("user_id", userID), slog.String("session", sid))
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

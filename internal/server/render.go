@@ -1,0 +1,101 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/sessionlab/sessionlab/internal/users"
+	"github.com/sessionlab/sessionlab/web"
+)
+
+// pages holds one parsed template set per page, each being base.tmpl plus
+// the page. They are parsed once, at start-up.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func parsePages() (*pages, error) {
+	names, err := fs.Glob(web.Templates, "templates/*.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "base.tmpl" {
+			continue
+		}
+		t, err := template.New(base).ParseFS(web.Templates, "templates/base.tmpl", name)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		p.byName[base[:len(base)-len(".tmpl")]] = t
+	}
+	return p, nil
+}
+
+// templateData is everything a page may show.
+type templateData struct {
+	Title     string
+	CSRFToken string
+	User      *users.User
+	Flash     string
+	Next      string
+	Form      formData
+	Session   *sessionView
+	Message   string // error pages
+}
+
+// formData echoes what the visitor typed (never a password) and the
+// messages about it.
+type formData struct {
+	Email  string
+	Error  string
+	Errors map[string]string
+}
+
+// sessionView is the live state of the visitor's session on the profile.
+type sessionView struct {
+	ShortID         string
+	Store           string
+	CookieName      string
+	AuthenticatedAt time.Time
+	IdleTimeout     time.Duration
+	IdleDeadline    time.Time
+	Deadline        time.Time
+}
+
+// newData fills what every page needs from the request.
+func (a *app) newData(r *http.Request, title string) templateData {
+	return templateData{
+		Title:     title,
+		CSRFToken: a.sessions.CSRFToken(r.Context()),
+		User:      userFrom(r.Context()),
+	}
+}
+
+// render writes page with status. It renders into a buffer first, so a
+// template error becomes a clean 500 instead of half a page, and so the
+// session is saved (on the first write) only once the page is complete.
+func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page string, data templateData) {
+	t, ok := a.pages.byName[page]
+	if !ok {
+		a.serverError(w, r, fmt.Errorf("no template %q", page))
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "base", data); err != nil {
+		a.serverError(w, r, fmt.Errorf("render %s: %w", page, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	buf.WriteTo(w)
+}

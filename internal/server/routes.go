@@ -1,0 +1,61 @@
+package server
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sessionlab/sessionlab/internal/security"
+	"github.com/sessionlab/sessionlab/web"
+)
+
+// routes is the one place that lists every route and the middleware in
+// front of it, in tiers:
+//
+//	standard  — every request: request id, panic recovery, body limit
+//	dynamic   — pages that use the session: cross-origin check, session
+//	            load/save (no-store), CSRF token, who is signed in
+//	protected — pages for signed-in users only
+func (a *app) routes() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed)
+
+	// Standard tier.
+	r.Use(a.requestID, a.recoverPanic, security.LimitBody)
+
+	r.Get("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	static, _ := fs.Sub(web.Static, "static")
+	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static)))
+
+	// Dynamic tier.
+	r.Group(func(r chi.Router) {
+		r.Use(
+			security.CrossOrigin(http.HandlerFunc(a.forbidden)),
+			a.sessions.Middleware,
+			security.CSRF(a.sessions.ExistingCSRFToken, http.HandlerFunc(a.forbidden), http.HandlerFunc(a.tooLarge)),
+			a.authenticate,
+		)
+
+		r.Get("/", a.homeGet)
+		r.Post("/logout", a.logoutPost)
+
+		// Anonymous only: a signed-in visitor is sent to the profile.
+		r.Group(func(r chi.Router) {
+			r.Use(a.redirectIfSignedIn)
+			r.Get("/signup", a.signupGet)
+			r.Post("/signup", a.signupPost)
+			r.Get("/login", a.loginGet)
+			r.Post("/login", a.loginPost)
+		})
+
+		// Protected tier.
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireUser)
+			r.Get("/profile", a.profileGet)
+		})
+	})
+	return r
+}

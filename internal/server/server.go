@@ -1,0 +1,65 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/users"
+)
+
+// Deps are what the server needs from the outside world. The caller owns
+// them (opens and closes them).
+type Deps struct {
+	Config config.Config
+	Logger *slog.Logger
+	DB     *database.DB
+	Store  *session.Store
+}
+
+// app is the state the handlers share, built once by NewServer.
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	db       *database.DB
+	users    *users.Repository
+	hasher   *auth.Hasher
+	sessions *session.Manager
+	pages    *pages
+}
+
+// NewServer returns the whole application as one http.Handler. It parses
+// the templates and prepares the password hasher; an error here must stop
+// the program.
+func NewServer(deps Deps) (http.Handler, error) {
+	if deps.Logger == nil || deps.DB == nil || deps.Store == nil {
+		return nil, fmt.Errorf("server: Logger, DB and Store are required")
+	}
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := auth.NewHasher(deps.Config.BcryptCost)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{
+		cfg:    deps.Config,
+		log:    deps.Logger,
+		db:     deps.DB,
+		users:  users.NewRepository(deps.DB),
+		hasher: hasher,
+		pages:  pg,
+	}
+	a.sessions = session.NewManager(session.Options{
+		CookieName:  deps.Config.CookieName(),
+		Secure:      deps.Config.CookieSecure,
+		IdleTimeout: deps.Config.IdleTimeout,
+		Lifetime:    deps.Config.Lifetime,
+	}, deps.Store, a.storeError)
+	return a.routes(), nil
+}

@@ -1,0 +1,49 @@
+package session
+
+import "net/http"
+
+// guardWriter sits outside scs's LoadAndSave. It does two things every
+// session response needs:
+//   - it forces Cache-Control: no-store when the status is written, over
+//     scs's own `no-cache="Set-Cookie"`;
+//   - once sealed (after a store error has been answered) it drops
+//     everything the handler still writes, because scs reports a failed
+//     save from inside the handler's first write and would otherwise let
+//     the rest of the page follow its 503.
+type guardWriter struct {
+	http.ResponseWriter
+	sealed      bool
+	wroteHeader bool
+}
+
+// SECURITY(cache): a page that reads or writes the session must not be
+// stored by the browser or a proxy: after logout, Back must not show it —
+// ASVS 5.0 14.3.2, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#web-content-caching
+func (g *guardWriter) WriteHeader(code int) {
+	if g.sealed || g.wroteHeader {
+		return
+	}
+	g.wroteHeader = true
+	g.Header().Set("Cache-Control", "no-store")
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *guardWriter) Write(b []byte) (int, error) {
+	if g.sealed {
+		return len(b), nil
+	}
+	if !g.wroteHeader {
+		g.WriteHeader(http.StatusOK)
+	}
+	return g.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (g *guardWriter) Unwrap() http.ResponseWriter { return g.ResponseWriter }
+
+// seal stops all further output through w, if w is a guardWriter.
+func seal(w http.ResponseWriter) {
+	if g, ok := w.(*guardWriter); ok {
+		g.sealed = true
+	}
+}

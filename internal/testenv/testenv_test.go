@@ -1,0 +1,153 @@
+package testenv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/testenv"
+)
+
+func TestPostgresURL_ConnectionsUseTheTestSchemaWhichIsDroppedAfterCleanup(t *testing.T) {
+	var schema string
+	t.Run("use", func(t *testing.T) {
+		u := testenv.PostgresURL(t)
+		parsed, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schema = parsed.Query().Get("search_path")
+
+		db, err := database.Open(t.Context(), database.DialectPostgres, u)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		defer db.Close()
+		// Hold two connections at once so that the check covers more than
+		// the first connection of the pool.
+		for i := range 2 {
+			conn, err := db.SQL.Conn(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			var got string
+			if err := conn.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != schema {
+				t.Errorf("connection %d: current_schema() = %q, want %q", i, got, schema)
+			}
+		}
+		if _, err := db.SQL.ExecContext(t.Context(), "CREATE TABLE leftover (x int)"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if schema == "" {
+		t.Fatal("subtest did not get a schema")
+	}
+
+	admin := openAdmin(t)
+	var exists bool
+	err := admin.SQL.QueryRowContext(t.Context(),
+		"SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		t.Errorf("schema %s still exists after the subtest ended", schema)
+	}
+}
+
+func TestPostgres_IsMigrated(t *testing.T) {
+	db := testenv.Postgres(t)
+	assertTablesExist(t, db)
+	if applied, err := db.Migrate(t.Context()); err != nil || len(applied) != 0 {
+		t.Errorf("Migrate = %q, %v; want nothing left to apply", applied, err)
+	}
+}
+
+func TestSQLite_IsMigrated(t *testing.T) {
+	db := testenv.SQLite(t)
+	assertTablesExist(t, db)
+	if applied, err := db.Migrate(t.Context()); err != nil || len(applied) != 0 {
+		t.Errorf("Migrate = %q, %v; want nothing left to apply", applied, err)
+	}
+}
+
+func TestEachDatabase_RunsOnBothDialects(t *testing.T) {
+	var got []string
+	testenv.EachDatabase(t, func(t *testing.T, db *database.DB) {
+		got = append(got, db.Dialect)
+		if want := t.Name(); want != "TestEachDatabase_RunsOnBothDialects/"+db.Dialect {
+			t.Errorf("subtest name = %q for dialect %q", want, db.Dialect)
+		}
+	})
+	if want := fmt.Sprint([]string{"sqlite", "postgres"}); fmt.Sprint(got) != want {
+		t.Errorf("dialects run = %v, want %v", got, want)
+	}
+}
+
+// recorder stands in for a test to observe what Unavailable does.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper() {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.fatal = fmt.Sprintf(format, args...)
+}
+func (r *recorder) Skipf(format string, args ...any) {
+	r.skip = fmt.Sprintf(format, args...)
+}
+
+func TestUnavailable_FailsInCIAndSkipsElsewhere(t *testing.T) {
+	down := errors.New("connection refused")
+
+	t.Setenv("CI", "true")
+	r := &recorder{TB: t}
+	testenv.Unavailable(r, "PostgreSQL", down)
+	if want := "PostgreSQL is required in CI but unavailable: connection refused"; r.fatal != want || r.skip != "" {
+		t.Errorf("in CI: fatal %q, skip %q; want fatal %q", r.fatal, r.skip, want)
+	}
+
+	t.Setenv("CI", "")
+	r = &recorder{TB: t}
+	testenv.Unavailable(r, "PostgreSQL", down)
+	if want := "skipping: PostgreSQL not available: connection refused"; r.skip != want || r.fatal != "" {
+		t.Errorf("outside CI: skip %q, fatal %q; want skip %q", r.skip, r.fatal, want)
+	}
+}
+
+func assertTablesExist(t *testing.T, db *database.DB) {
+	t.Helper()
+	for _, table := range []string{"users", "sessions"} {
+		var n int
+		if err := db.SQL.QueryRowContext(t.Context(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+}
+
+func openAdmin(t *testing.T) *database.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		base = testenv.DefaultPostgresURL
+	}
+	db, err := database.Open(ctx, database.DialectPostgres, base)
+	if err != nil {
+		testenv.Unavailable(t, "PostgreSQL", err)
+		return nil
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
