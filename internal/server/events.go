@@ -3,6 +3,8 @@ package server
 import (
 	"log/slog"
 	"net/http"
+
+	"github.com/sessionlab/sessionlab/internal/security"
 )
 
 // securityEvent writes one structured record for an authentication or
@@ -16,7 +18,7 @@ func (a *app) securityEvent(r *http.Request, event string, attrs ...slog.Attr) {
 	base := []slog.Attr{
 		slog.String("event", event),
 		slog.String("request_id", requestIDFrom(r.Context())),
-		slog.String("peer", r.RemoteAddr),
+		slog.String("client_ip", security.ClientAddr(r.Context()).String()),
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "security", append(base, attrs...)...)
 }

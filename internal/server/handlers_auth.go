@@ -55,7 +55,7 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	if err := a.sessions.Login(ctx, u.ID); err != nil {
+	if err := a.sessions.Login(r, u.ID); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -125,7 +125,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := a.sessions.Login(ctx, u.ID); err != nil {
+	if err := a.sessions.Login(r, u.ID); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}

@@ -71,6 +71,9 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 func (a *app) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if a.sessions.StaleCookie(r) {
+			a.sessions.Flash(ctx, sessionEndedMessage)
+		}
 		id := a.sessions.UserID(ctx)
 		if id == 0 {
 			next.ServeHTTP(w, r)
@@ -94,6 +97,10 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxUser, &u)))
 	})
 }
+
+// sessionEndedMessage is shown when a visitor's cookie no longer matches a
+// live session, so they know why they must sign in again.
+const sessionEndedMessage = "Your session has ended: it timed out, was signed out, or was ended from another device. Please log in again."
 
 // userFrom is the signed-in user, or nil.
 func userFrom(ctx context.Context) *users.User {

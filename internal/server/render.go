@@ -77,6 +77,7 @@ func (a *app) newData(r *http.Request, title string) templateData {
 		Title:     title,
 		CSRFToken: a.sessions.CSRFToken(r.Context()),
 		User:      userFrom(r.Context()),
+		Flash:     a.sessions.PopFlash(r.Context()),
 	}
 }
 

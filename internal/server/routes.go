@@ -13,7 +13,7 @@ import (
 // routes is the one place that lists every route and the middleware in
 // front of it, in tiers:
 //
-//	standard  — every request: request id, panic recovery, body limit
+//	standard  — every request: request id, panic recovery, client IP, body limit
 //	dynamic   — pages that use the session: cross-origin check, session
 //	            load/save (no-store), CSRF token, who is signed in
 //	protected — pages for signed-in users only
@@ -23,7 +23,7 @@ func (a *app) routes() http.Handler {
 	r.MethodNotAllowed(a.methodNotAllowed)
 
 	// Standard tier.
-	r.Use(a.requestID, a.recoverPanic, security.LimitBody)
+	r.Use(a.requestID, a.recoverPanic, security.ClientIP(a.cfg.TrustedProxies), security.LimitBody)
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)

@@ -25,6 +25,7 @@ const (
 	keyUserID = "user_id" // int64, absent while anonymous
 	keyAuthAt = "auth_at" // int64 unix nanoseconds of the last password check
 	keyCSRF   = "csrf"    // synchronizer token for this session's forms
+	keyFlash  = "flash"   // a one-time message for the next page
 )
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
@@ -93,7 +94,8 @@ func (m *Manager) Store() *Store { return m.store }
 // deleted from the store and never becomes authenticated. scs only ever
 // adopts tokens it finds in its store (strict mode) —
 // ASVS 5.0 7.2.4, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
-func (m *Manager) Login(ctx context.Context, userID int64) error {
+func (m *Manager) Login(r *http.Request, userID int64) error {
+	ctx := r.Context()
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -171,6 +173,25 @@ func (m *Manager) CSRFToken(ctx context.Context) string {
 // creating one ("" when the session has none).
 func (m *Manager) ExistingCSRFToken(ctx context.Context) string {
 	return m.scs.GetString(ctx, keyCSRF)
+}
+
+// StaleCookie reports whether the request carried a session cookie that no
+// live session answers to: it expired, was logged out or revoked, or was
+// never issued. Such a visitor is anonymous; the page can say why.
+func (m *Manager) StaleCookie(r *http.Request) bool {
+	c, err := r.Cookie(m.scs.Cookie.Name)
+	return err == nil && c.Value != "" && m.scs.Token(r.Context()) == ""
+}
+
+// Flash stores a message for the next page this session shows.
+func (m *Manager) Flash(ctx context.Context, msg string) { m.scs.Put(ctx, keyFlash, msg) }
+
+// PopFlash returns and removes the pending message ("" when none).
+func (m *Manager) PopFlash(ctx context.Context) string {
+	if !m.scs.Exists(ctx, keyFlash) {
+		return ""
+	}
+	return m.scs.PopString(ctx, keyFlash)
 }
 
 // newCSRFToken returns 256 bits from the CSPRNG, base64url-encoded.
