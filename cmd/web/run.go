@@ -57,9 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	var store *session.Store
 	if cfg.RedisURL != "" {
-		store = session.NewRedisStore(session.NewRedisPool(cfg.RedisURL), session.DefaultRedisPrefix)
+		store = session.NewRedisStore(session.NewRedisPool(cfg.RedisURL), session.DefaultRedisNamespace)
 	} else {
-		if store, err = session.NewSQLStore(db); err != nil {
+		if store, err = session.NewSQLStore(db, logger); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/users"
 )
 
@@ -55,7 +56,7 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	if err := a.sessions.Login(r, u.ID); err != nil {
+	if err := a.sessions.Login(r, u.ID, security.ClientAddr(ctx)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -125,7 +126,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := a.sessions.Login(r, u.ID); err != nil {
+	if err := a.sessions.Login(r, u.ID, security.ClientAddr(ctx)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}

@@ -60,7 +60,7 @@ func backends() []backend {
 				has: func(t *testing.T, token string) bool {
 					conn := mustRedis(t, u)
 					defer conn.Close()
-					n, err := redis.Int(conn.Do("EXISTS", prefix+session.StoreKey(token)))
+					n, err := redis.Int(conn.Do("EXISTS", prefix+"session:"+session.StoreKey(token)))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -74,7 +74,7 @@ func backends() []backend {
 }
 
 func sqlStoreEnv(t *testing.T, db *database.DB) *storeEnv {
-	st, err := session.NewSQLStore(db)
+	st, err := session.NewSQLStore(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/sessionlab/sessionlab/internal/security"
+	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/users"
 )
 
@@ -66,8 +68,15 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate resolves the session's user id to a user. A session whose
-// user no longer exists is destroyed; a database failure is a 503.
+// authenticate resolves the session to a user, in this order:
+//   - a cookie that no live session answers to: say why on the next page;
+//   - the IP binding policy: a rejected client loses the session at once;
+//   - the user: a session whose user no longer exists is destroyed, a
+//     database failure is a 503;
+//   - the registry's "last seen", at most once per TouchEvery.
+//
+// Revocation needs no lookup here: a revoked session is deleted from the
+// store, so it does not load, and a request in flight cannot write it back.
 func (a *app) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -79,6 +88,24 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+
+		bound, current := a.sessions.BoundIP(ctx), security.ClientAddr(ctx)
+		switch session.CheckIP(session.IPBinding(a.cfg.IPBinding), bound, current) {
+		case session.IPChanged:
+			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", id), slog.String("session", a.sessions.ShortID(ctx)),
+				slog.String("bound_ip", bound.String()), slog.String("action", "logged"))
+		case session.IPRejected:
+			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", id), slog.String("session", a.sessions.ShortID(ctx)),
+				slog.String("bound_ip", bound.String()), slog.String("action", "session destroyed"))
+			if err := a.sessions.Logout(ctx); err != nil {
+				a.unavailable(w, r, err)
+				return
+			}
+			a.sessions.Flash(ctx, ipChangedMessage)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+
 		u, err := a.users.ByID(ctx, id)
 		switch {
 		case errors.Is(err, users.ErrNotFound):
@@ -94,6 +121,10 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 			a.unavailable(w, r, err)
 			return
 		}
+		if err := a.sessions.Touch(ctx, current); err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxUser, &u)))
 	})
 }
@@ -101,6 +132,9 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 // sessionEndedMessage is shown when a visitor's cookie no longer matches a
 // live session, so they know why they must sign in again.
 const sessionEndedMessage = "Your session has ended: it timed out, was signed out, or was ended from another device. Please log in again."
+
+// ipChangedMessage explains a sign-out by IP binding.
+const ipChangedMessage = "You were signed out because this request came from a different network address than the one you signed in from. If that was you, please log in again."
 
 // userFrom is the signed-in user, or nil.
 func userFrom(ctx context.Context) *users.User {

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -18,6 +20,10 @@ type Options struct {
 	Secure      bool
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
+	// TouchEvery is how often a session's "last seen" is written to the
+	// registry (default one minute): a write per request would double the
+	// store traffic for a value nobody needs to the second.
+	TouchEvery time.Duration
 }
 
 // Keys of the values a session carries. Nothing else is stored in it.
@@ -26,12 +32,18 @@ const (
 	keyAuthAt = "auth_at" // int64 unix nanoseconds of the last password check
 	keyCSRF   = "csrf"    // synchronizer token for this session's forms
 	keyFlash  = "flash"   // a one-time message for the next page
+	keySID    = "sid"     // registry display id
+	keyBorn   = "born"    // int64 unix ns: when this signed-in session began
+	keySeen   = "seen"    // int64 unix ns: last registry touch
+	keyIP     = "ip"      // the client IP the session is bound to
+	keyDevice = "device"  // short user-agent summary
 )
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
 type Manager struct {
-	scs   *scs.SessionManager
-	store *Store
+	scs        *scs.SessionManager
+	store      *Store
+	touchEvery time.Duration
 }
 
 // NewManager configures scs for store. onStoreError answers a request whose
@@ -70,7 +82,10 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 		onStoreError(w, r, err)
 		seal(w)
 	}
-	return &Manager{scs: sm, store: store}
+	if opts.TouchEvery <= 0 {
+		opts.TouchEvery = time.Minute
+	}
+	return &Manager{scs: sm, store: store, touchEvery: opts.TouchEvery}
 }
 
 // Middleware loads and saves the session around next. Responses are never
@@ -79,41 +94,192 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	inner := m.scs.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r)
+		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withLoadState(r.Context())))
 	})
 }
 
 // Store is the store sessions are kept in.
 func (m *Manager) Store() *Store { return m.store }
 
-// Login makes the current session an authenticated session of userID.
+// Login makes the current session an authenticated session of userID and
+// registers it in the user's session registry.
 //
 // SECURITY(fixation): the token is renewed BEFORE the user id is stored and
 // before anything is written, so a token planted in the victim's browser
 // (or the anonymous token that carried the login form's CSRF token) is
-// deleted from the store and never becomes authenticated. scs only ever
-// adopts tokens it finds in its store (strict mode) —
+// deleted from the store and never becomes authenticated. The store only
+// ever loads tokens it issued (strict mode) —
 // ASVS 5.0 7.2.4, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
-func (m *Manager) Login(r *http.Request, userID int64) error {
+func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) error {
 	ctx := r.Context()
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
+	now := time.Now()
 	m.scs.Put(ctx, keyUserID, userID)
-	m.scs.Put(ctx, keyAuthAt, time.Now().UnixNano())
+	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
 	// A new CSRF token too: one seen before login is worth nothing after.
 	m.scs.Put(ctx, keyCSRF, newCSRFToken())
+	m.scs.Put(ctx, keySID, base64.RawURLEncoding.EncodeToString(randomBytes(12)))
+	m.scs.Put(ctx, keyBorn, now.UnixNano())
+	m.scs.Put(ctx, keyIP, clientIP.String())
+	m.scs.Put(ctx, keyDevice, DeviceSummary(r.UserAgent()))
+	return m.saveAndRegister(ctx, userID, clientIP, now)
+}
+
+// Reauthenticated records a fresh password check in this session: the
+// token is renewed, the absolute deadline kept.
+//
+// SECURITY(fixation): a new token at re-authentication and at password
+// change too; RenewToken would reset the absolute deadline, so it is read
+// first and restored, or a re-authentication would extend the session past
+// its lifetime — ASVS 5.0 7.2.4, 7.3.2.
+func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr) error {
+	ctx := r.Context()
+	userID := m.UserID(ctx)
+	deadline := m.scs.Deadline(ctx)
+	if err := m.scs.RenewToken(ctx); err != nil {
+		return err
+	}
+	m.scs.SetDeadline(ctx, deadline)
+	now := time.Now()
+	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
+	m.scs.Put(ctx, keyCSRF, newCSRFToken())
+	return m.saveAndRegister(ctx, userID, clientIP, now)
+}
+
+// saveAndRegister writes the session under its new token now (not at the
+// end of the request), then records it in the registry, so the registry
+// never points at a session the store does not have. If the registry
+// cannot be written, the session is destroyed: an unregistered session
+// could not be listed or ended by its owner.
+func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time) error {
+	if _, _, err := m.scs.Commit(ctx); err != nil {
+		return err
+	}
+	m.scs.Put(ctx, keySeen, now.UnixNano())
+	if err := m.store.Registry.Put(ctx, userID, m.entry(ctx, clientIP, now), m.keepUntil(ctx, now)); err != nil {
+		m.scs.Destroy(ctx)
+		return fmt.Errorf("register session: %w", err)
+	}
 	return nil
 }
 
-// Logout ends the session.
+// Touch refreshes the registry's "last seen" and IP for a signed-in
+// session, at most once per TouchEvery.
+func (m *Manager) Touch(ctx context.Context, clientIP netip.Addr) error {
+	userID := m.UserID(ctx)
+	if userID == 0 {
+		return nil
+	}
+	now := time.Now()
+	if now.Sub(time.Unix(0, m.scs.GetInt64(ctx, keySeen))) < m.touchEvery {
+		return nil
+	}
+	m.scs.Put(ctx, keySeen, now.UnixNano())
+	return m.store.Registry.Put(ctx, userID, m.entry(ctx, clientIP, now), m.keepUntil(ctx, now))
+}
+
+func (m *Manager) entry(ctx context.Context, clientIP netip.Addr, now time.Time) Entry {
+	return Entry{
+		ID:       m.scs.GetString(ctx, keySID),
+		StoreKey: StoreKey(m.scs.Token(ctx)),
+		Created:  time.Unix(0, m.scs.GetInt64(ctx, keyBorn)),
+		LastSeen: now,
+		IP:       clientIP.String(),
+		Device:   m.scs.GetString(ctx, keyDevice),
+	}
+}
+
+// keepUntil is the latest the session can live without another touch.
+func (m *Manager) keepUntil(ctx context.Context, now time.Time) time.Time {
+	until := now.Add(m.scs.IdleTimeout + m.touchEvery)
+	if d := m.scs.Deadline(ctx); m.scs.IdleTimeout == 0 || d.Before(until) {
+		until = d
+	}
+	return until
+}
+
+// Logout ends the session and removes it from the registry.
 //
 // SECURITY(logout): Destroy deletes the entry from the store — a copied
 // cookie is dead at once — and makes scs send an expired cookie
 // (Max-Age=0) — ASVS 5.0 7.4.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#manual-session-expiration
 func (m *Manager) Logout(ctx context.Context) error {
-	return m.scs.Destroy(ctx)
+	userID, sid := m.UserID(ctx), m.CurrentID(ctx)
+	if err := m.scs.Destroy(ctx); err != nil {
+		return err
+	}
+	if userID != 0 && sid != "" {
+		return m.store.Registry.Remove(ctx, userID, sid)
+	}
+	return nil
+}
+
+// CurrentID is the registry display id of this session ("" if anonymous).
+func (m *Manager) CurrentID(ctx context.Context) string { return m.scs.GetString(ctx, keySID) }
+
+// BoundIP is the client IP this session was signed in from.
+func (m *Manager) BoundIP(ctx context.Context) netip.Addr {
+	a, _ := netip.ParseAddr(m.scs.GetString(ctx, keyIP))
+	return a
+}
+
+// List is the user's live sessions, oldest first.
+func (m *Manager) List(ctx context.Context, userID int64) ([]Entry, error) {
+	return m.store.Registry.List(ctx, userID)
+}
+
+// Revoke ends one of the user's sessions by display id. It reports false
+// when the user has no such live session.
+//
+// SECURITY(revocation): the session is deleted from the store, so its
+// cookie is anonymous on its very next request; a request of that session
+// already in flight cannot write it back (see wasLoaded) — ASVS 5.0 7.5.2.
+func (m *Manager) Revoke(ctx context.Context, userID int64, id string) (bool, error) {
+	entries, err := m.List(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.ID == id {
+			return true, m.end(ctx, userID, []Entry{e})
+		}
+	}
+	return false, nil
+}
+
+// RevokeOthers ends every session of the user except keepID and returns
+// how many it ended. keepID "" ends them all.
+//
+// SECURITY(revocation): "sign out other devices" after a password change
+// or from the sessions page; also used when an account is deleted —
+// ASVS 5.0 7.4.2, 7.4.3, 7.5.2.
+func (m *Manager) RevokeOthers(ctx context.Context, userID int64, keepID string) (int, error) {
+	entries, err := m.List(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	var others []Entry
+	for _, e := range entries {
+		if e.ID != keepID {
+			others = append(others, e)
+		}
+	}
+	return len(others), m.end(ctx, userID, others)
+}
+
+// end deletes sessions from the store, then their registry entries.
+func (m *Manager) end(ctx context.Context, userID int64, entries []Entry) error {
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if err := m.store.DeleteCtx(ctx, e.StoreKey); err != nil {
+			return err
+		}
+		ids = append(ids, e.ID)
+	}
+	return m.store.Registry.Remove(ctx, userID, ids...)
 }
 
 // UserID is the signed-in user's id, or 0 for an anonymous session.

@@ -5,27 +5,31 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/alexedwards/scs/postgresstore"
-	"github.com/alexedwards/scs/redisstore"
-	"github.com/alexedwards/scs/sqlite3store"
+	"log/slog"
+	"sync"
+
 	"github.com/alexedwards/scs/v2"
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/sessionlab/sessionlab/internal/database"
 )
 
-// DefaultRedisPrefix is where session entries live in Redis. Other keys the
-// app writes (the registry, rate-limit counters) stay outside it.
-const DefaultRedisPrefix = "sessionlab:session:"
+// DefaultRedisNamespace prefixes every key the app writes in Redis:
+// sessions under NAMESPACE+"session:", the registry under
+// NAMESPACE+"registry:", each kept apart so nothing that reads one can
+// touch the other.
+const DefaultRedisNamespace = "sessionlab:"
 
-// Store is a session store with the operations the app needs beside scs's:
-// a readiness ping and a clean shutdown.
+// Store is where sessions and the per-user registry live, with the
+// operations the app needs beside scs's: a readiness ping and a clean
+// shutdown.
 type Store struct {
-	scs.Store
+	scs.CtxStore
 	// Kind names the store for logs and pages: "redis", "sqlite" or "postgres".
-	Kind  string
-	ping  func(context.Context) error
-	close func() error
+	Kind     string
+	Registry Registry
+	ping     func(context.Context) error
+	close    func() error
 }
 
 // Ping reports whether the store answers.
@@ -74,12 +78,15 @@ func NewRedisPool(rawURL string) *redis.Pool {
 	}
 }
 
-// NewRedisStore keeps sessions in Redis under prefix, through scs's
-// redisstore. The pool is closed by Store.Close.
-func NewRedisStore(pool *redis.Pool, prefix string) *Store {
+// NewRedisStore keeps sessions and the registry in Redis under namespace
+// (DefaultRedisNamespace in production; tests use their own). The pool is
+// closed by Store.Close.
+func NewRedisStore(pool *redis.Pool, namespace string) *Store {
+	sessionPrefix := namespace + "session:"
 	return &Store{
-		Store: redisstore.NewWithPrefix(pool, prefix),
-		Kind:  "redis",
+		CtxStore: &redisStore{pool: pool, prefix: sessionPrefix},
+		Kind:     "redis",
+		Registry: &redisRegistry{pool: pool, prefix: namespace + "registry:", sessionPrefix: sessionPrefix},
 		ping: func(ctx context.Context) error {
 			conn, err := pool.GetContext(ctx)
 			if err != nil {
@@ -96,22 +103,26 @@ func NewRedisStore(pool *redis.Pool, prefix string) *Store {
 }
 
 // sqlCleanupInterval is how often expired rows are deleted from the
-// sessions table. Expired rows are never loaded (the stores compare expiry
-// on every read); the cleanup only reclaims space.
+// sessions and user_sessions tables. Expired rows are never loaded (every
+// read compares the expiry); the cleanup only reclaims space.
 const sqlCleanupInterval = 5 * time.Minute
 
 // NewSQLStore keeps sessions in the sessions table of the app's database
-// (scs sqlite3store or postgresstore, per dialect). The database itself is
-// closed by its owner, not by Store.Close.
-func NewSQLStore(db *database.DB) (*Store, error) {
-	switch db.Dialect {
-	case "sqlite":
-		st := sqlite3store.NewWithCleanupInterval(db.SQL, sqlCleanupInterval)
-		return &Store{Store: st, Kind: "sqlite", ping: db.Ping, close: func() error { st.StopCleanup(); return nil }}, nil
-	case "postgres":
-		st := postgresstore.NewWithCleanupInterval(db.SQL, sqlCleanupInterval)
-		return &Store{Store: st, Kind: "postgres", ping: db.Ping, close: func() error { st.StopCleanup(); return nil }}, nil
-	default:
-		return nil, fmt.Errorf("session store: unknown dialect %q", db.Dialect)
+// and the registry in user_sessions. The database itself is closed by its
+// owner, not by Store.Close.
+func NewSQLStore(db *database.DB, log *slog.Logger) (*Store, error) {
+	st, err := newSQLStore(db)
+	if err != nil {
+		return nil, err
 	}
+	stop := make(chan struct{})
+	go st.runCleanup(sqlCleanupInterval, stop, log)
+	var once sync.Once
+	return &Store{
+		CtxStore: st,
+		Kind:     db.Dialect,
+		Registry: &sqlRegistry{db: db, store: st},
+		ping:     db.Ping,
+		close:    func() error { once.Do(func() { close(stop) }); return nil },
+	}, nil
 }
