@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/sessionlab/sessionlab/internal/security"
 )
 
 func (a *app) homeGet(w http.ResponseWriter, r *http.Request) {
@@ -18,7 +20,16 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 	if idle.After(deadline) {
 		idle = deadline
 	}
+	entries, err := a.activeSessions(r)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
 	data.Session = &sessionView{
+		BoundIP:         a.sessions.BoundIP(ctx).String(),
+		CurrentIP:       security.ClientAddr(ctx).String(),
+		IPBinding:       string(a.cfg.IPBinding),
+		ActiveSessions:  len(entries),
 		ShortID:         a.sessions.ShortID(ctx),
 		Store:           a.sessions.Store().Kind,
 		CookieName:      a.cfg.CookieName(),

@@ -50,6 +50,10 @@ type templateData struct {
 	Form      formData
 	Session   *sessionView
 	Message   string // error pages
+
+	Sessions      []sessionRow // /sessions
+	NeedsPassword bool         // a sensitive action must ask for the password
+	SignOutOthers bool         // the password form's checkbox
 }
 
 // formData echoes what the visitor typed (never a password) and the
@@ -69,6 +73,10 @@ type sessionView struct {
 	IdleTimeout     time.Duration
 	IdleDeadline    time.Time
 	Deadline        time.Time
+	BoundIP         string
+	CurrentIP       string
+	IPBinding       string
+	ActiveSessions  int
 }
 
 // newData fills what every page needs from the request.

@@ -55,6 +55,12 @@ func (a *app) routes() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireUser)
 			r.Get("/profile", a.profileGet)
+			r.Get("/sessions", a.sessionsGet)
+			r.Post("/sessions/{id}/revoke", a.sessionRevokePost)
+			r.Post("/sessions/revoke-others", a.sessionsRevokeOthersPost)
+			r.Get("/account/password", a.accountGet)
+			r.Post("/account/password", a.accountPasswordPost)
+			r.Post("/account/delete", a.accountDeletePost)
 		})
 	})
 	return r

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/security"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (a *app) accountGet(w http.ResponseWriter, r *http.Request) {
+	data := a.newData(r, "Account")
+	data.SignOutOthers = true
+	a.render(w, r, http.StatusOK, "account", data)
+}
+
+// accountPasswordPost changes the password.
+//
+// SECURITY(reauth): the current password is required (a stolen session
+// alone cannot take over the account); the token is renewed keeping the
+// absolute deadline; "sign out other devices" (checked by default) ends
+// every other session at once — ASVS 5.0 6.2.3, 7.2.4, 7.4.3,
+// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#change-password-feature
+func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	current := r.PostForm.Get("current_password")
+	next := r.PostForm.Get("new_password")
+	signOutOthers := r.PostForm.Get("sign_out_others") != ""
+
+	data := a.newData(r, "Account")
+	data.SignOutOthers = signOutOthers
+	data.Form.Errors = map[string]string{}
+	ok, err := a.hasher.Check(u.PasswordHash, current)
+	switch {
+	case errors.Is(err, auth.ErrPasswordTooLong):
+		ok = false
+	case err != nil:
+		a.serverError(w, r, err)
+		return
+	}
+	if !ok {
+		a.securityEvent(r, "password.change_failed", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
+		data.Form.Errors["current_password"] = "Your current password is not correct."
+	}
+	if err := auth.ValidateNew(next); err != nil {
+		data.Form.Errors["new_password"] = err.Error()
+	}
+	if len(data.Form.Errors) > 0 {
+		a.render(w, r, http.StatusUnprocessableEntity, "account", data)
+		return
+	}
+
+	hash, err := a.hasher.Hash(next)
+	if err != nil {
+		a.serverError(w, r, err)
+		return
+	}
+	if err := a.users.UpdatePasswordHash(ctx, u.ID, hash); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	old := a.sessions.ShortID(ctx)
+	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx)); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	sid := a.sessions.ShortID(ctx)
+	a.securityEvent(r, "password.changed", slog.Int64("user_id", u.ID), slog.String("session", sid))
+	a.securityEvent(r, "token.renewed", slog.Int64("user_id", u.ID), slog.String("session", sid),
+		slog.String("previous_session", old), slog.String("reason", "password change"))
+	msg := "Your password has been changed."
+	if signOutOthers {
+		n, err := a.sessions.RevokeOthers(ctx, u.ID, a.sessions.CurrentID(ctx))
+		if err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
+		a.securityEvent(r, "sessions.revoke_others", slog.Int64("user_id", u.ID), slog.String("session", sid), slog.Int("ended", n), slog.String("reason", "password change"))
+		msg += " " + signedOutOthersMessage(n)
+	}
+	a.sessions.Flash(ctx, msg)
+	http.Redirect(w, r, "/profile", http.StatusSeeOther)
+}
+
+// accountDeletePost deletes the account and every session it has.
+//
+// SECURITY(session-lifecycle): the password is always required here (the
+// action cannot be undone); all the user's sessions end before the user row
+// goes, and any session that slips through finds no user and is destroyed
+// by authenticate — ASVS 5.0 7.4.2.
+func (a *app) accountDeletePost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	switch err := a.reauthenticate(r, true); {
+	case errors.Is(err, errReauthNeeded):
+		data := a.newData(r, "Account")
+		data.SignOutOthers = true
+		data.Form.Errors = map[string]string{"password": "Enter your password to delete your account."}
+		a.render(w, r, http.StatusForbidden, "account", data)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
+		return
+	}
+	sid := a.sessions.ShortID(ctx)
+	n, err := a.sessions.RevokeOthers(ctx, u.ID, "")
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if err := a.users.Delete(ctx, u.ID); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if err := a.sessions.Logout(ctx); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	a.securityEvent(r, "account.deleted", slog.Int64("user_id", u.ID), slog.String("session", sid), slog.Int("sessions_ended", n))
+	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/security"
+	"github.com/sessionlab/sessionlab/internal/session"
+)
+
+// sessionRow is one line of the sessions page.
+type sessionRow struct {
+	ID, Device, IP    string
+	Created, LastSeen time.Time
+	Current           bool
+}
+
+// needsReauth reports whether a sensitive action must ask for the password
+// again: the last password check is older than REAUTH_WINDOW.
+func (a *app) needsReauth(r *http.Request) bool {
+	return time.Since(a.sessions.AuthenticatedAt(r.Context())) > a.cfg.ReauthWindow
+}
+
+// errReauthNeeded means the action must be confirmed with the password.
+var errReauthNeeded = errors.New("re-authentication needed")
+
+// reauthenticate applies the re-authentication rule to a sensitive POST.
+// Within REAUTH_WINDOW of the last password check (and when always is
+// false) it passes without asking. Otherwise the form's `password` must be
+// right; a right one counts as a fresh authentication: new token, same
+// absolute deadline.
+//
+// SECURITY(reauth): ending sessions and deleting the account need a recent
+// password check, so a borrowed unlocked browser or a stolen cookie cannot
+// lock the owner out or destroy the account — ASVS 5.0 7.5.1, 7.5.2,
+// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
+func (a *app) reauthenticate(r *http.Request, always bool) error {
+	ctx := r.Context()
+	if !always && !a.needsReauth(r) {
+		return nil
+	}
+	u := userFrom(ctx)
+	pw := r.PostForm.Get("password")
+	if pw == "" {
+		return errReauthNeeded
+	}
+	ok, err := a.hasher.Check(u.PasswordHash, pw)
+	if errors.Is(err, auth.ErrPasswordTooLong) || (err == nil && !ok) {
+		a.securityEvent(r, "reauth.failure", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
+		return errReauthNeeded
+	}
+	if err != nil {
+		return err
+	}
+	old := a.sessions.ShortID(ctx)
+	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx)); err != nil {
+		return err
+	}
+	a.securityEvent(r, "token.renewed", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)),
+		slog.String("previous_session", old), slog.String("reason", "re-authentication"))
+	return nil
+}
+
+func (a *app) sessionsGet(w http.ResponseWriter, r *http.Request) {
+	a.renderSessions(w, r, http.StatusOK, "")
+}
+
+// renderSessions shows the user's live sessions, the current one marked.
+func (a *app) renderSessions(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	ctx := r.Context()
+	entries, err := a.sessions.List(ctx, userFrom(ctx).ID)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	data := a.newData(r, "Your sessions")
+	current := a.sessions.CurrentID(ctx)
+	for _, e := range entries {
+		data.Sessions = append(data.Sessions, sessionRow{
+			ID: e.ID, Device: e.Device, IP: e.IP, Created: e.Created, LastSeen: e.LastSeen, Current: e.ID == current,
+		})
+	}
+	data.NeedsPassword = a.needsReauth(r)
+	data.Form.Error = problem
+	a.render(w, r, status, "sessions", data)
+}
+
+const reauthMessage = "Enter your password to confirm: your last sign-in is older than the re-authentication window."
+
+func (a *app) sessionRevokePost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	id := chi.URLParam(r, "id")
+	if id == a.sessions.CurrentID(ctx) {
+		a.logoutPost(w, r) // ending this session is logging out: no password needed
+		return
+	}
+	switch err := a.reauthenticate(r, false); {
+	case errors.Is(err, errReauthNeeded):
+		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
+		return
+	}
+	found, err := a.sessions.Revoke(ctx, u.ID, id)
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	if !found {
+		a.errorPage(w, r, http.StatusNotFound, "There is no such session: it may have ended already.")
+		return
+	}
+	a.securityEvent(r, "session.revoked", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)), slog.String("revoked", id))
+	a.sessions.Flash(ctx, "That session has ended: its cookie no longer works.")
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+func (a *app) sessionsRevokeOthersPost(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := userFrom(ctx)
+	switch err := a.reauthenticate(r, false); {
+	case errors.Is(err, errReauthNeeded):
+		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
+		return
+	case err != nil:
+		a.unavailable(w, r, err)
+		return
+	}
+	n, err := a.sessions.RevokeOthers(ctx, u.ID, a.sessions.CurrentID(ctx))
+	if err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	a.securityEvent(r, "sessions.revoke_others", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)), slog.Int("ended", n))
+	a.sessions.Flash(ctx, signedOutOthersMessage(n))
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+func signedOutOthersMessage(n int) string {
+	switch n {
+	case 0:
+		return "There were no other sessions to end."
+	case 1:
+		return "1 other session has ended."
+	}
+	return itoa(n) + " other sessions have ended."
+}
+
+// activeSessions counts the user's live sessions for the profile.
+func (a *app) activeSessions(r *http.Request) ([]session.Entry, error) {
+	return a.sessions.List(r.Context(), userFrom(r.Context()).ID)
+}

@@ -1,0 +1,586 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/testenv"
+)
+
+var (
+	revokeFormRE = regexp.MustCompile(`<tr( class="current")?>\s*<td>[^<]*(?:<strong class="tag">this session</strong>)?</td>[\s\S]*?action="/sessions/([^/"]+)/revoke"`)
+	deadlineRE   = regexp.MustCompile(`<time id="deadline" datetime="([^"]+)"`)
+)
+
+// listed is what /sessions shows: the current session's id and the others'.
+func (c *client) listed() (current string, others []string) {
+	c.t.Helper()
+	r := c.get("/sessions")
+	if r.status != http.StatusOK {
+		c.t.Fatalf("GET /sessions: %d", r.status)
+	}
+	for _, m := range revokeFormRE.FindAllStringSubmatch(r.body, -1) {
+		if m[1] != "" {
+			current = m[2]
+		} else {
+			others = append(others, m[2])
+		}
+	}
+	return current, others
+}
+
+func (c *client) deadline() string {
+	c.t.Helper()
+	m := deadlineRE.FindStringSubmatch(c.get("/profile").body)
+	if m == nil {
+		c.t.Fatal("the profile does not show the absolute deadline")
+	}
+	return m[1]
+}
+
+// ASVS 5.0 7.5.2: list active sessions and end any of them.
+func TestSessions_ListedAndRevokedOneIsAnonymousAtOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+
+		page := a.get("/sessions").body
+		for _, want := range []string{"Go client", "127.0.0.1", "this session"} {
+			if !strings.Contains(page, want) {
+				t.Errorf("/sessions does not show %q", want)
+			}
+		}
+		current, others := a.listed()
+		if current == "" || len(others) != 1 {
+			t.Fatalf("/sessions lists current %q and others %v, want one of each", current, others)
+		}
+		bCurrent, _ := bc.listed()
+		if bCurrent != others[0] {
+			t.Fatalf("A sees the other session as %q, B sees itself as %q", others[0], bCurrent)
+		}
+
+		r := a.post("/sessions/"+others[0]+"/revoke", nil)
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/sessions" {
+			t.Fatalf("revoke: %d → %q, want 303 → /sessions", r.status, r.header.Get("Location"))
+		}
+		bc.mustBeAnonymous()
+		a.mustBeSignedIn(email)
+		if _, others := a.listed(); len(others) != 0 {
+			t.Errorf("after revoking, /sessions still lists %v", others)
+		}
+		if r := a.post("/sessions/"+others[0]+"/revoke", nil); r.status != http.StatusNotFound {
+			t.Errorf("revoking an ended session: %d, want 404", r.status)
+		}
+	})
+}
+
+func TestSessions_RevokeOthersLeavesOnlyThisOne(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a := app.newClient()
+		a.signup(email, pw)
+		others := []*client{app.newClient(), app.newClient(), app.newClient()}
+		for _, o := range others {
+			o.login(email, pw)
+		}
+		stranger := app.newClient()
+		semail, spw := newUser()
+		stranger.signup(semail, spw)
+
+		a.get("/sessions")
+		if r := a.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke-others: %d, want 303", r.status)
+		}
+		for _, o := range others {
+			o.mustBeAnonymous()
+		}
+		a.mustBeSignedIn(email)
+		stranger.mustBeSignedIn(semail) // other users are untouched
+	})
+}
+
+// ASVS 5.0 7.4.3, 7.2.4: password change ends the others and renews this
+// token without extending its lifetime.
+func TestPasswordChange_SignsOutOthersAndRenewsTokenKeepingDeadline(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		deadline := a.deadline()
+		old := a.token()
+		time.Sleep(20 * time.Millisecond) // a renewal resetting the deadline would move it
+
+		a.get("/account/password")
+		newPw := pw + "-new"
+		r := a.post("/account/password", url.Values{"current_password": {pw}, "new_password": {newPw}, "sign_out_others": {"1"}})
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/profile" {
+			t.Fatalf("password change: %d → %q, want 303 → /profile", r.status, r.header.Get("Location"))
+		}
+		if a.token() == old || a.token() == "" {
+			t.Error("the token was not renewed")
+		}
+		bc.mustBeAnonymous()
+		a.mustBeSignedIn(email)
+		if got := a.deadline(); got != deadline {
+			t.Errorf("absolute deadline moved from %s to %s", deadline, got)
+		}
+		thief := app.newClient()
+		thief.setToken(old)
+		thief.mustBeAnonymous()
+
+		// The new password works, the old one does not.
+		c := app.newClient()
+		c.get("/login")
+		if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusUnauthorized {
+			t.Errorf("old password: %d, want 401", r.status)
+		}
+		c.login(email, newPw)
+	})
+}
+
+func TestPasswordChange_WithoutSignOutOthersKeepsThem(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		a.get("/account/password")
+		if r := a.post("/account/password", url.Values{"current_password": {pw}, "new_password": {pw + "-2"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("password change: %d, want 303", r.status)
+		}
+		bc.mustBeSignedIn(email)
+	})
+}
+
+// ASVS 5.0 6.2.3, 7.5.1: a wrong current password changes nothing.
+func TestPasswordChange_WrongCurrentPasswordChangesNothing(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		hash := storedHash(t, app, email)
+		tok := a.token()
+
+		a.get("/account/password")
+		for name, form := range map[string]url.Values{
+			"wrong current":   {"current_password": {pw + "x"}, "new_password": {"brand-new-password"}, "sign_out_others": {"1"}},
+			"invalid new":     {"current_password": {pw}, "new_password": {"short"}, "sign_out_others": {"1"}},
+			"73-byte current": {"current_password": {strings.Repeat("a", 73)}, "new_password": {"brand-new-password"}},
+			"missing current": {"new_password": {"brand-new-password"}},
+		} {
+			r := a.post("/account/password", form)
+			if r.status != http.StatusUnprocessableEntity {
+				t.Errorf("%s: %d, want 422", name, r.status)
+			}
+		}
+		if storedHash(t, app, email) != hash {
+			t.Error("the stored hash changed")
+		}
+		if a.token() != tok {
+			t.Error("the token changed")
+		}
+		bc.mustBeSignedIn(email)
+		a.mustBeSignedIn(email)
+	})
+}
+
+func storedHash(t *testing.T, app *testApp, email string) string {
+	t.Helper()
+	var h string
+	if err := app.env.db.SQL.QueryRow(app.env.db.Rebind("SELECT password_hash FROM users WHERE email = ?"), email).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	app.remember(h, "password hash")
+	return h
+}
+
+// Re-authentication: past REAUTH_WINDOW, ending sessions asks for the
+// password; a right one counts as a fresh authentication (new token).
+func TestReauth_RequiredOnlyAfterTheWindow(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		t.Run("within the window", func(t *testing.T) {
+			app := newApp(t, b) // REAUTH_WINDOW 10m
+			email, pw := newUser()
+			a, bc := app.newClient(), app.newClient()
+			a.signup(email, pw)
+			bc.login(email, pw)
+			_, others := a.listed()
+			if r := a.post("/sessions/"+others[0]+"/revoke", nil); r.status != http.StatusSeeOther {
+				t.Fatalf("revoke without password inside the window: %d, want 303", r.status)
+			}
+			bc.mustBeAnonymous()
+		})
+		t.Run("past the window", func(t *testing.T) {
+			app := newApp(t, b, func(c *config.Config) { c.ReauthWindow = time.Millisecond })
+			email, pw := newUser()
+			a, bc := app.newClient(), app.newClient()
+			a.signup(email, pw)
+			bc.login(email, pw)
+			time.Sleep(5 * time.Millisecond)
+			_, others := a.listed()
+			if !strings.Contains(a.get("/sessions").body, `name="password"`) {
+				t.Error("the sessions page does not ask for the password")
+			}
+			for name, form := range map[string]url.Values{"no password": nil, "wrong password": {"password": {pw + "x"}}} {
+				if r := a.post("/sessions/"+others[0]+"/revoke", form); r.status != http.StatusForbidden || !strings.Contains(r.body, "Enter your password") {
+					t.Errorf("revoke, %s: %d, want 403 asking for the password", name, r.status)
+				}
+				if r := a.post("/sessions/revoke-others", form); r.status != http.StatusForbidden {
+					t.Errorf("revoke-others, %s: %d, want 403", name, r.status)
+				}
+			}
+			bc.mustBeSignedIn(email)
+
+			before := a.token()
+			if r := a.post("/sessions/"+others[0]+"/revoke", url.Values{"password": {pw}}); r.status != http.StatusSeeOther {
+				t.Fatalf("revoke with the password: %d, want 303", r.status)
+			}
+			bc.mustBeAnonymous()
+			if a.token() == before {
+				t.Error("re-authentication did not renew the token")
+			}
+			a.mustBeSignedIn(email)
+		})
+	})
+}
+
+// ASVS 5.0 7.4.2: deleting the account ends all its sessions.
+func TestAccountDelete_EveryCookieOfTheUserIsAnonymous(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a := app.newClient()
+		a.signup(email, pw)
+		storedHash(t, app, email)
+		others := []*client{app.newClient(), app.newClient()}
+		for _, o := range others {
+			o.login(email, pw)
+		}
+
+		a.get("/account/password")
+		for name, form := range map[string]url.Values{"no password": nil, "wrong password": {"password": {pw + "x"}}} {
+			if r := a.post("/account/delete", form); r.status != http.StatusForbidden {
+				t.Errorf("delete, %s: %d, want 403", name, r.status)
+			}
+		}
+		a.mustBeSignedIn(email)
+
+		a.get("/account/password")
+		r := a.post("/account/delete", url.Values{"password": {pw}})
+		if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" {
+			t.Fatalf("delete: %d → %q, want 303 → /", r.status, r.header.Get("Location"))
+		}
+		if len(r.setCookie) != 1 || r.setCookie[0].MaxAge >= 0 {
+			t.Error("the session cookie was not expired")
+		}
+		a.mustBeAnonymous()
+		for _, o := range others {
+			o.mustBeAnonymous()
+		}
+		c := app.newClient()
+		c.get("/login")
+		if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusUnauthorized {
+			t.Errorf("login after deletion: %d, want 401", r.status)
+		}
+	})
+}
+
+// The resurrection race: a request of session B is in flight (its session
+// already loaded) when A revokes B. When it finishes, scs saves B again —
+// the store must not bring it back.
+func TestRevoke_RequestInFlightCannotResurrectTheSession(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		bc.get("/account/password")
+		bTok := bc.token()
+		_, others := a.listed()
+
+		// B's slow request: headers and session load now, body later.
+		form := url.Values{"csrf_token": {bc.csrf}, "current_password": {"not-the-password"}, "new_password": {"whatever-password"}}.Encode()
+		pr, pwr := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, app.ts.URL+"/account/password", pr)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		type result struct {
+			status int
+			err    error
+		}
+		done := make(chan result, 1)
+		go func() {
+			res, err := bc.hc.Do(req)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			res.Body.Close()
+			done <- result{status: res.StatusCode}
+		}()
+		io.WriteString(pwr, form[:5])
+		time.Sleep(500 * time.Millisecond) // B's session is loaded; the handler waits for the body
+
+		if r := a.post("/sessions/"+others[0]+"/revoke", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d, want 303", r.status)
+		}
+		if app.env.has(t, bTok) {
+			t.Fatal("the revoked session is still in the store")
+		}
+
+		io.WriteString(pwr, form[5:])
+		pwr.Close()
+		res := <-done
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		// 422 proves B's request ran as signed in, i.e. it was in flight
+		// with its session loaded before the revocation.
+		if res.status != http.StatusUnprocessableEntity {
+			t.Fatalf("in-flight request: %d, want 422 (loaded before the revocation)", res.status)
+		}
+		if app.env.has(t, bTok) {
+			t.Error("the in-flight request wrote the revoked session back to the store")
+		}
+		bc.mustBeAnonymous()
+	})
+}
+
+// Entries of expired sessions never accumulate: in Redis the registry hash
+// expires with its longest-lived session; in SQL, reading prunes them.
+func TestRegistry_ExpiredSessionsArePrunedAndLeaveNothingBehind(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) {
+			c.IdleTimeout = time.Second
+			c.Lifetime = 2 * time.Second
+		})
+		email, pw := newUser()
+		app.newClient().signup(email, pw)
+		const n = 1000
+		for i := 0; i < n; i++ {
+			c := app.newClient()
+			c.get("/login")
+			if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusSeeOther {
+				t.Fatalf("login %d: %d", i, r.status)
+			}
+		}
+		time.Sleep(2100 * time.Millisecond)
+
+		if b.name == "redis" {
+			conn := mustRedis(t, app.env.redisURL)
+			defer conn.Close()
+			if keys := testenv.RedisKeys(t, conn, app.env.prefix); len(keys) != 0 {
+				t.Errorf("%d Redis keys left after every session expired, e.g. %q", len(keys), keys[0])
+			}
+		}
+
+		c := app.newClient()
+		c.login(email, pw)
+		if current, others := c.listed(); current == "" || len(others) != 0 {
+			t.Errorf("/sessions lists %d other sessions after they all expired", len(others))
+		}
+		if b.name != "redis" {
+			var rows int
+			if err := app.env.db.SQL.QueryRow("SELECT count(*) FROM user_sessions").Scan(&rows); err != nil {
+				t.Fatal(err)
+			}
+			if rows != 1 {
+				t.Errorf("user_sessions holds %d rows, want 1 (the live session)", rows)
+			}
+		}
+	})
+}
+
+// redisTTLs is a debugging aid kept small: every key the app writes expires.
+func TestRedisKeys_AllExpire(t *testing.T) {
+	for _, b := range backends() {
+		if b.name != "redis" {
+			continue
+		}
+		app := newApp(t, b)
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		a.listed()
+		conn := mustRedis(t, app.env.redisURL)
+		defer conn.Close()
+		keys := testenv.RedisKeys(t, conn, app.env.prefix)
+		if len(keys) < 3 {
+			t.Fatalf("expected session and registry keys, got %v", keys)
+		}
+		for _, k := range keys {
+			ttl, err := redis.Int64(conn.Do("PTTL", k))
+			if err != nil || ttl <= 0 {
+				t.Errorf("key %s has PTTL %d (err %v), want an expiry", k, ttl, err)
+			}
+		}
+	}
+}
+
+// fromAddr returns a copy of c whose connections come from the loopback
+// address ip, as a client on another machine would.
+func (c *client) fromAddr(ip string) *client {
+	tr := c.hc.Transport.(*http.Transport).Clone()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}
+	hc := *c.hc
+	hc.Transport = tr
+	cp := *c
+	cp.hc = &hc
+	return &cp
+}
+
+// ASVS 5.0 8.2.4: IP binding as documented, and X-Forwarded-For believed
+// only from a trusted proxy.
+func TestIPBinding_ReplayFromAnotherAddress(t *testing.T) {
+	tests := []struct {
+		mode       config.IPBinding
+		signedIn   bool
+		wantsEvent bool
+	}{
+		{config.IPBindingStrict, false, true},
+		{config.IPBindingSubnet, true, false}, // 127.0.0.1 and .2 share a /24
+		{config.IPBindingLog, true, true},
+		{config.IPBindingOff, true, false},
+	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, tt := range tests {
+			t.Run(string(tt.mode), func(t *testing.T) {
+				app := newApp(t, b, func(c *config.Config) { c.IPBinding = tt.mode })
+				email, pw := newUser()
+				owner := app.newClient()
+				owner.signup(email, pw)
+
+				thief := app.newClient().fromAddr("127.0.0.2")
+				thief.setToken(owner.token())
+				r := thief.get("/profile")
+				if tt.signedIn {
+					if r.status != http.StatusOK {
+						t.Errorf("replay from 127.0.0.2: %d, want 200", r.status)
+					}
+				} else {
+					if r.status != http.StatusSeeOther || r.header.Get("Location") != "/login" {
+						t.Errorf("replay from 127.0.0.2: %d → %q, want 303 → /login", r.status, r.header.Get("Location"))
+					}
+					if !strings.Contains(thief.get("/login").body, "different network address") {
+						t.Error("the login page does not say why")
+					}
+					owner.mustBeAnonymous() // the session is destroyed, not just refused
+				}
+				if got := strings.Contains(app.logs.String(), "event=ip.mismatch"); got != tt.wantsEvent {
+					t.Errorf("ip.mismatch logged = %v, want %v", got, tt.wantsEvent)
+				}
+			})
+		}
+
+		t.Run("forged X-Forwarded-For from an untrusted peer", func(t *testing.T) {
+			app := newApp(t, b) // strict, no trusted proxies
+			email, pw := newUser()
+			owner := app.newClient()
+			owner.signup(email, pw)
+			thief := app.newClient().fromAddr("127.0.0.2")
+			thief.setToken(owner.token())
+			req, _ := http.NewRequest(http.MethodGet, app.ts.URL+"/profile", nil)
+			req.Header.Set("X-Forwarded-For", "127.0.0.1")
+			if r := thief.do(req); r.status != http.StatusSeeOther {
+				t.Errorf("forged XFF: %d, want 303 (the header is ignored)", r.status)
+			}
+		})
+
+		t.Run("X-Forwarded-For from a trusted proxy", func(t *testing.T) {
+			app := newApp(t, b, func(c *config.Config) {
+				c.TrustedProxies = mustPrefixes(t, "127.0.0.2/32")
+			})
+			email, pw := newUser()
+			owner := app.newClient()
+			owner.signup(email, pw) // from 127.0.0.1, not a proxy: bound to 127.0.0.1
+			proxy := app.newClient().fromAddr("127.0.0.2")
+			proxy.setToken(owner.token())
+			for _, tc := range []struct {
+				xff  string
+				want int
+			}{{"127.0.0.1", http.StatusOK}, {"203.0.113.9", http.StatusSeeOther}} {
+				req, _ := http.NewRequest(http.MethodGet, app.ts.URL+"/profile", nil)
+				req.Header.Set("X-Forwarded-For", tc.xff)
+				if r := proxy.do(req); r.status != tc.want {
+					t.Errorf("via the trusted proxy for %s: %d, want %d", tc.xff, r.status, tc.want)
+				}
+			}
+		})
+	})
+}
+
+// Every security event of a full flow is logged, each with a user id and
+// a short session id; none holds a secret (checked by the harness).
+func TestSecurityEvents_AllLoggedWithoutSecrets(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) { c.ReauthWindow = time.Millisecond })
+		email, pw := newUser()
+		a, bc, cc := app.newClient(), app.newClient(), app.newClient()
+		a.signup(email, pw)
+		storedHash(t, app, email)
+		bc.login(email, pw)
+		cc.login(email, pw)
+		cc.get("/login")
+		bad := app.newClient()
+		bad.get("/login")
+		bad.post("/login", url.Values{"email": {email}, "password": {"wrong-password"}})
+		time.Sleep(5 * time.Millisecond)
+		_, others := a.listed()
+		a.post("/sessions/"+others[0]+"/revoke", url.Values{"password": {pw}})
+		a.get("/sessions")
+		a.post("/sessions/revoke-others", url.Values{"password": {pw}})
+		a.get("/account/password")
+		a.post("/account/password", url.Values{"current_password": {pw}, "new_password": {pw + "-2"}, "sign_out_others": {"1"}})
+		storedHash(t, app, email)
+		thief := app.newClient().fromAddr("127.0.0.2")
+		thief.setToken(a.token())
+		thief.get("/profile")
+		d := app.newClient()
+		d.login(email, pw+"-2")
+		d.get("/account/password")
+		d.post("/account/delete", url.Values{"password": {pw + "-2"}})
+		e := app.newClient()
+		e.signup(email, pw)
+		e.post("/logout", nil)
+
+		logs := app.logs.String()
+		for _, ev := range []string{"signup", "login.success", "login.failure", "logout", "token.renewed",
+			"session.revoked", "sessions.revoke_others", "password.changed", "account.deleted", "ip.mismatch"} {
+			found := false
+			for _, line := range strings.Split(logs, "\n") {
+				if strings.Contains(line, "event="+ev+" ") {
+					found = true
+					if ev != "login.failure" && (!strings.Contains(line, "user_id=") || !strings.Contains(line, "session=")) {
+						t.Errorf("event %s lacks user_id or session: %s", ev, line)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no %s event in the log", ev)
+			}
+		}
+	})
+}
