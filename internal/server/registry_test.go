@@ -14,6 +14,7 @@ import (
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
@@ -309,7 +310,9 @@ func TestAccountDelete_EveryCookieOfTheUserIsAnonymous(t *testing.T) {
 // the store must not bring it back.
 func TestRevoke_RequestInFlightCannotResurrectTheSession(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		app := newApp(t, b)
+		// A short idle timeout: the in-flight request, slower than a tenth
+		// of it, does try to save the session (see session.unchanged).
+		app := newApp(t, b, func(c *config.Config) { c.IdleTimeout = 3 * time.Second })
 		email, pw := newUser()
 		a, bc := app.newClient(), app.newClient()
 		a.signup(email, pw)
@@ -583,4 +586,38 @@ func TestSecurityEvents_AllLoggedWithoutSecrets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The hot path: a request that changes nothing saves nothing until the
+// idle expiry is due to move by a tenth of the idle timeout.
+func TestStore_UnchangedSessionIsNotRewrittenOnEveryRequest(t *testing.T) {
+	for _, b := range backends() {
+		if b.name != "redis" {
+			continue
+		}
+		app := newApp(t, b, func(c *config.Config) { c.IdleTimeout = 3 * time.Second })
+		email, pw := newUser()
+		c := app.newClient()
+		c.signup(email, pw)
+		conn := mustRedis(t, app.env.redisURL)
+		defer conn.Close()
+		key := app.env.prefix + "session:" + session.StoreKey(c.token())
+		expiry := func() int64 {
+			ms, err := redis.Int64(conn.Do("PEXPIRETIME", key))
+			if err != nil || ms <= 0 {
+				t.Fatalf("PEXPIRETIME %s = %d, %v", key, ms, err)
+			}
+			return ms
+		}
+		first := expiry()
+		c.mustBeSignedIn(email)
+		if got := expiry(); got != first {
+			t.Errorf("an unchanged request rewrote the session (expiry %d → %d)", first, got)
+		}
+		time.Sleep(400 * time.Millisecond) // past a tenth of the idle timeout
+		c.mustBeSignedIn(email)
+		if got := expiry(); got <= first {
+			t.Errorf("the idle expiry was not refreshed after %v (still %d)", 400*time.Millisecond, got)
+		}
+	}
 }

@@ -41,9 +41,10 @@ const (
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
 type Manager struct {
-	scs        *scs.SessionManager
-	store      *Store
-	touchEvery time.Duration
+	scs          *scs.SessionManager
+	store        *Store
+	touchEvery   time.Duration
+	refreshEvery time.Duration
 }
 
 // NewManager configures scs for store. onStoreError answers a request whose
@@ -51,6 +52,7 @@ type Manager struct {
 func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWriter, *http.Request, error)) *Manager {
 	sm := scs.New()
 	sm.Store = store
+	sm.Codec = sortedCodec{}
 	// SECURITY(timeouts): idle timeout and absolute lifetime are enforced by
 	// the server — the store entry expires at min(last activity + idle,
 	// created + lifetime) and scs refuses to load it afterwards, whatever
@@ -85,7 +87,11 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	if opts.TouchEvery <= 0 {
 		opts.TouchEvery = time.Minute
 	}
-	return &Manager{scs: sm, store: store, touchEvery: opts.TouchEvery}
+	// An unchanged session is saved again when its idle expiry would move
+	// by a tenth of the idle timeout (at most a minute): most requests then
+	// cost one store read and no write.
+	refresh := min(opts.IdleTimeout/10, time.Minute)
+	return &Manager{scs: sm, store: store, touchEvery: opts.TouchEvery, refreshEvery: refresh}
 }
 
 // Middleware loads and saves the session around next. Responses are never
@@ -94,7 +100,7 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 func (m *Manager) Middleware(next http.Handler) http.Handler {
 	inner := m.scs.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withLoadState(r.Context())))
+		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withLoadState(r.Context(), m.refreshEvery)))
 	})
 }
 

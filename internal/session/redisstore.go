@@ -13,7 +13,8 @@ import (
 // changes: every call honours the request context, and saving a session
 // this request loaded uses SET … XX, so it cannot recreate a session that
 // was deleted while the request was in flight. Each operation is a single
-// round trip.
+// round trip, and a request that changed nothing but the idle expiry
+// saves only once per refresh interval.
 type redisStore struct {
 	pool   *redis.Pool
 	prefix string
@@ -25,18 +26,32 @@ func (s *redisStore) FindCtx(ctx context.Context, key string) ([]byte, bool, err
 		return nil, false, err
 	}
 	defer conn.Close()
-	b, err := redis.Bytes(redis.DoContext(conn, ctx, "GET", s.prefix+key))
+	// One round trip: the data and the key's expiry (PEXPIRETIME, Redis 7).
+	conn.Send("GET", s.prefix+key)
+	conn.Send("PEXPIRETIME", s.prefix+key)
+	vals, err := redis.Values(redis.DoContext(conn, ctx, ""))
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := redis.Bytes(vals[0], nil)
 	if errors.Is(err, redis.ErrNil) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	markLoaded(ctx, key)
+	var expiry time.Time
+	if ms, err := redis.Int64(vals[1], nil); err == nil && ms > 0 {
+		expiry = time.UnixMilli(ms)
+	}
+	markLoaded(ctx, key, b, expiry)
 	return b, true, nil
 }
 
 func (s *redisStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
+	if unchanged(ctx, key, b, expiry) {
+		return nil
+	}
 	conn, err := s.pool.GetContext(ctx)
 	if err != nil {
 		return err

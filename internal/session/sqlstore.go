@@ -17,8 +17,9 @@ import (
 type sqlStore struct {
 	db *database.DB
 	// live is the SQL condition for "not expired"; setExpiry turns a bound
-	// parameter into the expiry column's type.
-	live, setExpiry string
+	// parameter into the expiry column's type; getExpiry reads the column
+	// as unix milliseconds.
+	live, setExpiry, getExpiry string
 	// expiryArg converts a time for that parameter.
 	expiryArg func(time.Time) any
 }
@@ -29,12 +30,14 @@ func newSQLStore(db *database.DB) (*sqlStore, error) {
 		return &sqlStore{db: db,
 			live:      "julianday('now') < expiry",
 			setExpiry: "julianday(?)",
+			getExpiry: "CAST((expiry - 2440587.5) * 86400000 AS INTEGER)",
 			expiryArg: func(t time.Time) any { return t.UTC().Format("2006-01-02T15:04:05.999") },
 		}, nil
 	case database.DialectPostgres:
 		return &sqlStore{db: db,
 			live:      "current_timestamp < expiry",
 			setExpiry: "?",
+			getExpiry: "CAST(EXTRACT(EPOCH FROM expiry) * 1000 AS BIGINT)",
 			expiryArg: func(t time.Time) any { return t.UTC() },
 		}, nil
 	}
@@ -43,18 +46,22 @@ func newSQLStore(db *database.DB) (*sqlStore, error) {
 
 func (s *sqlStore) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
 	var b []byte
-	err := s.db.SQL.QueryRowContext(ctx, s.db.Rebind("SELECT data FROM sessions WHERE token = ? AND "+s.live), key).Scan(&b)
+	var ms int64
+	err := s.db.SQL.QueryRowContext(ctx, s.db.Rebind("SELECT data, "+s.getExpiry+" FROM sessions WHERE token = ? AND "+s.live), key).Scan(&b, &ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	markLoaded(ctx, key)
+	markLoaded(ctx, key, b, time.UnixMilli(ms))
 	return b, true, nil
 }
 
 func (s *sqlStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
+	if unchanged(ctx, key, b, expiry) {
+		return nil
+	}
 	var q string
 	args := []any{b, s.expiryArg(expiry), key}
 	if wasLoaded(ctx, key) {
