@@ -3,19 +3,23 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build
+.PHONY: run test migrate lint build cert
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
 	$(GO) run ./cmd/web
 
-## test: every test, with the race detector, against the real stores
+## test: every test, with the race detector, against the real stores (TESTFLAGS=-v for detail)
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $(TESTFLAGS) ./...
 
 ## migrate: apply the database migrations (they also run at start-up)
 migrate:
 	$(GO) run ./cmd/web migrate
+
+## cert: a self-signed development certificate for localhost in certs/ (gitignored)
+cert:
+	$(GO) run ./cmd/devcert -dir certs
 
 ## lint: gofmt, go vet and staticcheck
 lint:

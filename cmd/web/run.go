@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -56,8 +57,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	var store *session.Store
+	deps := server.Deps{Config: cfg, Logger: logger, DB: db}
 	if cfg.RedisURL != "" {
-		store = session.NewRedisStore(session.NewRedisPool(cfg.RedisURL), session.DefaultRedisNamespace)
+		pool := session.NewRedisPool(cfg.RedisURL)
+		store = session.NewRedisStore(pool, session.DefaultRedisNamespace)
+		// Login and sign-up throttling counts in the same Redis, so every
+		// replica shares them; the pool is closed with the store.
+		deps.RateLimitRedis, deps.RateLimitPrefix = pool, session.DefaultRedisNamespace+"ratelimit:"
 	} else {
 		if store, err = session.NewSQLStore(db, logger); err != nil {
 			return err
@@ -65,7 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer store.Close()
 
-	handler, err := server.NewServer(server.Deps{Config: cfg, Logger: logger, DB: db, Store: store})
+	deps.Store = store
+	handler, err := server.NewServer(deps)
 	if err != nil {
 		return err
 	}
@@ -94,6 +101,12 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// SECURITY(tls): TLS 1.2 at least (1.0 and 1.1 are deprecated by
+		// RFC 8996), stated here rather than left to Go's default, which a
+		// GODEBUG setting can lower; Go's default cipher suites all use
+		// ECDHE (forward secrecy) — ASVS 5.0 12.1.1,
+		// https://cheatsheetseries.owasp.org/cheatsheets/Transport_Layer_Security_Cheat_Sheet.html
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

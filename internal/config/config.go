@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -48,8 +49,27 @@ const (
 	// SECURITY(passwords): cost below 10 is refused, it makes stolen hashes cheap to crack — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
 	minBcryptCost = 10
 
+	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.3.1, NIST SP 800-63B rev 4 §3.2.2 (at most 100 failures per account) — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+	defaultLoginAccountLimit = 10
+	defaultLoginIPLimit      = 50
+	// SECURITY(throttling): 20 sign-ups per client IP in any 15 minutes bounds account creation (each costs a bcrypt hash and a row) and enumeration through "email taken" — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+	defaultSignupIPLimit  = 20
+	defaultThrottleWindow = 15 * time.Minute
+	// SECURITY(throttling): NIST caps consecutive failures per account at 100; a larger budget is not throttling — https://pages.nist.gov/800-63-4/sp800-63b.html
+	maxLoginAccountLimit = 100
+	minThrottleWindow    = time.Minute
+	maxThrottleWindow    = 24 * time.Hour
+
+	// SECURITY(dos): a request waits at most 2 s for a bcrypt slot, then gets a 503, so a login flood cannot queue without bound — https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+	defaultBcryptWait = 2 * time.Second
+	maxBcryptWait     = 10 * time.Second
+
 	defaultLogFormat = "text"
 )
+
+// defaultBcryptConcurrency is one bcrypt operation per CPU: bcrypt is CPU
+// bound, so more at once only makes each one slower.
+func defaultBcryptConcurrency() int { return runtime.NumCPU() }
 
 const (
 	cookieNameSecure   = "__Host-session"
@@ -73,6 +93,13 @@ type Config struct {
 	BcryptCost     int            // BCRYPT_COST, default 12, refused below 10 and above 31 (bcrypt.MaxCost)
 	LogFormat      string         // LOG_FORMAT, "text" (default) or "json"
 	Warnings       []string       // non-fatal notes for the caller to log at start-up (e.g. COOKIE_SECURE=false)
+
+	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default runtime.NumCPU(): bcrypt operations at once
+	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
+	LoginAccountLimit int           // LOGIN_ACCOUNT_LIMIT, default 10 failed logins per account per ThrottleWindow
+	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
+	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow
+	ThrottleWindow    time.Duration // THROTTLE_WINDOW, default 15m, between 1m and 24h
 }
 
 // Load reads every variable through getenv (never os.Getenv directly),
@@ -132,6 +159,19 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.BcryptCost = l.bcryptCost()
+	c.BcryptConcurrency = l.count("BCRYPT_CONCURRENCY", defaultBcryptConcurrency(), 1024)
+	c.BcryptWait, _ = l.duration("BCRYPT_WAIT", defaultBcryptWait)
+	if c.BcryptWait > maxBcryptWait {
+		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
+	}
+	c.LoginAccountLimit = l.count("LOGIN_ACCOUNT_LIMIT", defaultLoginAccountLimit, maxLoginAccountLimit)
+	c.LoginIPLimit = l.count("LOGIN_IP_LIMIT", defaultLoginIPLimit, 1_000_000)
+	c.SignupIPLimit = l.count("SIGNUP_IP_LIMIT", defaultSignupIPLimit, 1_000_000)
+	c.ThrottleWindow, _ = l.duration("THROTTLE_WINDOW", defaultThrottleWindow)
+	if c.ThrottleWindow < minThrottleWindow || c.ThrottleWindow > maxThrottleWindow {
+		l.fail("THROTTLE_WINDOW", l.getenv("THROTTLE_WINDOW"), "must be between 1m and 24h: a shorter window lets guesses through almost as fast as the server answers")
+	}
+
 	c.LogFormat = l.logFormat()
 
 	if len(l.errs) > 0 {
@@ -346,6 +386,27 @@ func (l *loader) bcryptCost() int {
 		return n
 	}
 	return defaultBcryptCost
+}
+
+// count parses a whole number between 1 and maxValue.
+func (l *loader) count(name string, def, maxValue int) int {
+	v, ok := l.value(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		l.fail(name, v, "must be a whole number")
+	case n < 1:
+		// SECURITY(throttling): zero would switch a limit off; it cannot be disabled, only raised — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+		l.fail(name, v, "must be at least 1")
+	case n > maxValue:
+		l.fail(name, v, fmt.Sprintf("must be at most %d", maxValue))
+	default:
+		return n
+	}
+	return def
 }
 
 func (l *loader) logFormat() string {

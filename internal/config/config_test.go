@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,13 @@ func defaults() Config {
 		CookieSecure: true,
 		BcryptCost:   12,
 		LogFormat:    "text",
+
+		BcryptConcurrency: runtime.NumCPU(),
+		BcryptWait:        2 * time.Second,
+		LoginAccountLimit: 10,
+		LoginIPLimit:      50,
+		SignupIPLimit:     20,
+		ThrottleWindow:    15 * time.Minute,
 	}
 }
 
@@ -52,6 +60,7 @@ func TestLoad_EmptyValueMeansDefault(t *testing.T) {
 		"ADDR", "DATABASE_URL", "REDIS_URL", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME",
 		"REAUTH_WINDOW", "SESSION_IP_BINDING", "TRUSTED_PROXIES", "COOKIE_SECURE",
 		"TLS_CERT", "TLS_KEY", "BCRYPT_COST", "LOG_FORMAT",
+		"BCRYPT_CONCURRENCY", "BCRYPT_WAIT", "LOGIN_ACCOUNT_LIMIT", "LOGIN_IP_LIMIT", "SIGNUP_IP_LIMIT", "THROTTLE_WINDOW",
 	} {
 		e[name] = ""
 	}
@@ -128,6 +137,13 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"bcrypt max", env{"BCRYPT_COST": "31"}, func(c *Config) { c.BcryptCost = 31 }},
 		{"log json", env{"LOG_FORMAT": "json"}, func(c *Config) { c.LogFormat = "json" }},
 		{"log text", env{"LOG_FORMAT": "text"}, func(c *Config) {}},
+		{"bcrypt concurrency", env{"BCRYPT_CONCURRENCY": "3"}, func(c *Config) { c.BcryptConcurrency = 3 }},
+		{"bcrypt wait", env{"BCRYPT_WAIT": "500ms"}, func(c *Config) { c.BcryptWait = 500 * time.Millisecond }},
+		{"login limits", env{"LOGIN_ACCOUNT_LIMIT": "5", "LOGIN_IP_LIMIT": "200", "SIGNUP_IP_LIMIT": "1"}, func(c *Config) {
+			c.LoginAccountLimit, c.LoginIPLimit, c.SignupIPLimit = 5, 200, 1
+		}},
+		{"login account limit at NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "100"}, func(c *Config) { c.LoginAccountLimit = 100 }},
+		{"throttle window", env{"THROTTLE_WINDOW": "1h"}, func(c *Config) { c.ThrottleWindow = time.Hour }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,6 +220,17 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"log format unknown", env{"LOG_FORMAT": "xml"}, []string{"LOG_FORMAT=xml"}},
 		{"log format upper case", env{"LOG_FORMAT": "JSON"}, []string{"LOG_FORMAT=JSON"}},
 		{"blank value", env{"BCRYPT_COST": " \t"}, []string{`BCRYPT_COST=" \t"`, "blank"}},
+		{"bcrypt concurrency zero", env{"BCRYPT_CONCURRENCY": "0"}, []string{"BCRYPT_CONCURRENCY=0", "at least 1"}},
+		{"bcrypt concurrency not a number", env{"BCRYPT_CONCURRENCY": "all"}, []string{"BCRYPT_CONCURRENCY=all"}},
+		{"bcrypt wait zero", env{"BCRYPT_WAIT": "0s"}, []string{"BCRYPT_WAIT=0s"}},
+		{"bcrypt wait too long", env{"BCRYPT_WAIT": "1m"}, []string{"BCRYPT_WAIT=1m", "at most 10s"}},
+		{"login account limit zero", env{"LOGIN_ACCOUNT_LIMIT": "0"}, []string{"LOGIN_ACCOUNT_LIMIT=0", "at least 1"}},
+		{"login account limit over NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "101"}, []string{"LOGIN_ACCOUNT_LIMIT=101", "at most 100"}},
+		{"login ip limit negative", env{"LOGIN_IP_LIMIT": "-1"}, []string{"LOGIN_IP_LIMIT=-1"}},
+		{"signup ip limit not a number", env{"SIGNUP_IP_LIMIT": "many"}, []string{"SIGNUP_IP_LIMIT=many"}},
+		{"throttle window too short", env{"THROTTLE_WINDOW": "30s"}, []string{"THROTTLE_WINDOW=30s", "between 1m and 24h"}},
+		{"throttle window too long", env{"THROTTLE_WINDOW": "48h"}, []string{"THROTTLE_WINDOW=48h"}},
+		{"throttle window not a duration", env{"THROTTLE_WINDOW": "15"}, []string{"THROTTLE_WINDOW=15"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // SECURITY(errors): every failure answers a generic page with no stack,
@@ -58,6 +59,30 @@ func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func (a *app) forbidden(w http.ResponseWriter, r *http.Request) {
 	a.errorPage(w, r, http.StatusForbidden, "This request was refused: it did not come from a form of this site, or the form has expired. Go back, reload the page and try again.")
+}
+
+// tooManyAttempts answers a throttled login or sign-up: 429, Retry-After
+// in whole seconds, and one page for every case — the text does not say
+// which budget ran out, so it cannot tell whether an account exists.
+//
+// SECURITY(throttling): ASVS 5.0 6.3.1, 6.3.8, RFC 6585 §4 —
+// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+func (a *app) tooManyAttempts(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
+	w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
+	a.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts. Please wait a while before trying again.")
+}
+
+// hashingBusy answers a request that found every password-hashing slot
+// taken (auth.ErrBusy): 503 and a short Retry-After, instead of a queue.
+func (a *app) hashingBusy(w http.ResponseWriter, r *http.Request) {
+	a.log.WarnContext(r.Context(), "password hashing busy", slog.String("request_id", requestIDFrom(r.Context())))
+	w.Header().Set("Retry-After", retryAfterSeconds(a.slots.MaxWait()))
+	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is busy. Please try again in a moment.")
+}
+
+// retryAfterSeconds is d in whole seconds, rounded up, at least 1.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 func (a *app) tooLarge(w http.ResponseWriter, r *http.Request) {

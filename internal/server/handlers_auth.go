@@ -27,6 +27,17 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
 
+	// SECURITY(throttling): sign-ups are limited per client IP (auth.Throttle).
+	ip := security.ClientAddr(ctx)
+	if wait, err := a.throttle.SignupWait(ip); err != nil {
+		a.unavailable(w, r, err)
+		return
+	} else if wait > 0 {
+		a.securityEvent(r, "signup.throttled")
+		a.tooManyAttempts(w, r, wait)
+		return
+	}
+
 	data := a.newData(r, "Sign up")
 	data.Form.Email = email
 	data.Form.Errors = map[string]string{}
@@ -41,9 +52,15 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	hash, err := a.hasher.Hash(password)
+	// Counted before the work it limits: a hash and a row, or an "already
+	// exists" answer.
+	if err := a.throttle.SignupAttempted(ip); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
+	hash, err := a.hashPassword(ctx, password)
 	if err != nil {
-		a.serverError(w, r, err)
+		a.passwordError(w, r, err)
 		return
 	}
 	u, err := a.users.Create(ctx, email, hash)
@@ -91,6 +108,20 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	password := r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
 
+	// SECURITY(throttling): checked before anything else, bcrypt included:
+	// while the account's or the client IP's budget of failures is spent,
+	// every attempt is refused with the same 429 — the correct password too,
+	// and whether or not the account exists (auth.Throttle).
+	ip := security.ClientAddr(ctx)
+	if wait, err := a.throttle.LoginWait(email, ip); err != nil {
+		a.unavailable(w, r, err)
+		return
+	} else if wait > 0 {
+		a.securityEvent(r, "login.throttled")
+		a.tooManyAttempts(w, r, wait)
+		return
+	}
+
 	data := a.newData(r, "Log in")
 	data.Next = next
 	if err := auth.ValidateLength(password); err != nil {
@@ -112,12 +143,17 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	ok, err := a.hasher.Check(hash, password)
+	ok, err := a.checkPassword(ctx, hash, password)
 	if err != nil {
-		a.serverError(w, r, err)
+		a.passwordError(w, r, err)
 		return
 	}
 	if !ok {
+		// Only failures use up the budgets.
+		if err := a.throttle.LoginFailed(email, ip); err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
 		a.securityEvent(r, "login.failure", slog.Bool("known_account", hash != nil))
 		// The email is not echoed back, so the two failures are the same
 		// page byte for byte.
@@ -126,7 +162,8 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if err := a.sessions.Login(r, u.ID, security.ClientAddr(ctx)); err != nil {
+	a.upgradeHash(r, u, password)
+	if err := a.sessions.Login(r, u.ID, ip); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}

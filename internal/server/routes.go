@@ -13,7 +13,8 @@ import (
 // routes is the one place that lists every route and the middleware in
 // front of it, in tiers:
 //
-//	standard  — every request: request id, panic recovery, client IP, body limit
+//	standard  — every request: request id, security headers, panic
+//	            recovery, client IP, body limit
 //	dynamic   — pages that use the session: cross-origin check, session
 //	            load/save (no-store), CSRF token, who is signed in
 //	protected — pages for signed-in users only
@@ -22,8 +23,17 @@ func (a *app) routes() http.Handler {
 	r.NotFound(a.notFound)
 	r.MethodNotAllowed(a.methodNotAllowed)
 
-	// Standard tier.
-	r.Use(a.requestID, a.recoverPanic, security.ClientIP(a.cfg.TrustedProxies), security.LimitBody)
+	// Standard tier. The headers are set before anything can answer, so
+	// error pages, 404s, static files and /healthz carry them too.
+	r.Use(
+		a.requestID,
+		security.Headers,
+		security.ContentSecurityPolicy,
+		security.StrictTransportSecurity,
+		a.recoverPanic,
+		security.ClientIP(a.cfg.TrustedProxies),
+		security.LimitBody,
+	)
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)

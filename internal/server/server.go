@@ -5,9 +5,13 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/go-chi/httprate"
+	"github.com/gomodule/redigo/redis"
+
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/users"
 )
@@ -19,6 +23,15 @@ type Deps struct {
 	Logger *slog.Logger
 	DB     *database.DB
 	Store  *session.Store
+
+	// RateLimitRedis, when set, keeps the login and sign-up throttling
+	// counts in Redis under RateLimitPrefix, so every replica shares them;
+	// nil keeps them in this process's memory.
+	RateLimitRedis  *redis.Pool
+	RateLimitPrefix string
+	// HashSlots bounds concurrent bcrypt work; nil makes
+	// Config.BcryptConcurrency slots with a Config.BcryptWait wait.
+	HashSlots *auth.HashSlots
 }
 
 // app is the state the handlers share, built once by NewServer.
@@ -28,6 +41,8 @@ type app struct {
 	db       *database.DB
 	users    *users.Repository
 	hasher   *auth.Hasher
+	slots    *auth.HashSlots // every bcrypt operation runs in one (passwords.go)
+	throttle *auth.Throttle  // login and sign-up budgets (handlers_auth.go)
 	sessions *session.Manager
 	pages    *pages
 }
@@ -55,6 +70,22 @@ func NewServer(deps Deps) (http.Handler, error) {
 		hasher: hasher,
 		pages:  pg,
 	}
+	a.slots = deps.HashSlots
+	if a.slots == nil {
+		a.slots = auth.NewHashSlots(deps.Config.BcryptConcurrency, deps.Config.BcryptWait)
+	}
+	var counter func(name string) httprate.LimitCounter // nil: in memory
+	if deps.RateLimitRedis != nil {
+		counter = func(name string) httprate.LimitCounter {
+			return security.NewRedisLimitCounter(deps.RateLimitRedis, deps.RateLimitPrefix+name+":")
+		}
+	}
+	a.throttle = auth.NewThrottle(auth.ThrottleLimits{
+		AccountFailures: deps.Config.LoginAccountLimit,
+		IPFailures:      deps.Config.LoginIPLimit,
+		IPSignups:       deps.Config.SignupIPLimit,
+		Window:          deps.Config.ThrottleWindow,
+	}, counter)
 	a.sessions = session.NewManager(session.Options{
 		CookieName:  deps.Config.CookieName(),
 		Secure:      deps.Config.CookieSecure,

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ASVS 5.0 3.4.1, 12.1.1: with TLS_CERT and TLS_KEY the program serves
+// HTTPS only, TLS 1.2 at least, and sends HSTS; without them it sends none.
+func TestRun_ServesHTTPSWithHSTSWhenGivenACertificate(t *testing.T) {
+	certFile, keyFile, roots := writeLocalhostCert(t)
+	base := map[string]string{
+		"ADDR":         "127.0.0.1:0",
+		"DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "app.db"),
+		"LOG_FORMAT":   "json",
+		"BCRYPT_COST":  "10",
+		"TLS_CERT":     certFile,
+		"TLS_KEY":      keyFile,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"web"}, func(k string) string { return base[k] }, logs, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	defer client.CloseIdleConnections()
+	addr := waitListening(t, logs, done)
+	var res *http.Response
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var err error
+		res, err = client.Get("https://" + addr + "/healthz")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("https /healthz did not answer within 10s: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET https://%s/healthz: %d, want 200", addr, res.StatusCode)
+	}
+	if got := res.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("Strict-Transport-Security = %q, want max-age=31536000; includeSubDomains", got)
+	}
+	if res.TLS == nil || res.TLS.Version < tls.VersionTLS12 {
+		t.Errorf("negotiated %v, want TLS 1.2 or later", res.TLS)
+	}
+
+	// A client that offers nothing newer than TLS 1.1 is refused (by the
+	// server: "protocol version not supported").
+	old, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "localhost", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11})
+	if err == nil {
+		old.Close()
+		t.Error("a TLS 1.1 handshake succeeded")
+	}
+
+	// Plain HTTP on the HTTPS port is not served.
+	if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			t.Error("plain HTTP on the TLS listener answered 200")
+		}
+	}
+}
+
+func TestRun_PlainHTTPSendsNoHSTS(t *testing.T) {
+	addr, _, _ := startRun(t, nil)
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Values("Strict-Transport-Security"); len(got) != 0 {
+		t.Errorf("plain HTTP: Strict-Transport-Security = %q, want none", got)
+	}
+	if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("plain HTTP: X-Content-Type-Options = %q, want nosniff (the other headers do not depend on TLS)", got)
+	}
+}
+
+// CS denial of service: the real server refuses an over-long header with
+// 431 (MaxHeaderBytes), long before a handler would run; an ordinary
+// request on the same server is served.
+func TestRun_OverLongHeaderIsRefused(t *testing.T) {
+	addr, _, _ := startRun(t, nil)
+	send := func(headerValue string) int {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: %s\r\nX-Padding: %s\r\nConnection: close\r\n\r\n", addr, headerValue)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("no response: %v", err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := send(strings.Repeat("a", 1<<10)); got != http.StatusOK {
+		t.Errorf("a 1 KiB header: %d, want 200", got)
+	}
+	// 64 KiB: well past MaxHeaderBytes (16 KiB, plus net/http's 4 KiB of
+	// slack), and far below net/http's default 1 MiB.
+	if got := send(strings.Repeat("a", 64<<10)); got != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 64 KiB header line: %d, want 431", got)
+	}
+}
+
+// waitListening returns the address run logged it listens on.
+func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if addr := listeningAddr(logs.String()); addr != "" {
+			return addr
+		}
+		select {
+		case err := <-done:
+			done <- err // for the cleanup
+			t.Fatalf("run returned early: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening line within 10s:\n%s", logs.String())
+		}
+	}
+}
+
+// writeLocalhostCert writes a self-signed certificate for 127.0.0.1 and
+// localhost (what `make cert` makes) and returns the files and a pool
+// that trusts it.
+func writeLocalhostCert(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile, roots
+}

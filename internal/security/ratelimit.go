@@ -1,0 +1,120 @@
+package security
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-chi/httprate"
+	"github.com/gomodule/redigo/redis"
+)
+
+// redisCounterTimeout bounds one counter operation, waiting for a pooled
+// connection included.
+const redisCounterTimeout = 2 * time.Second
+
+// RedisLimitCounter is an httprate.LimitCounter kept in Redis, so that
+// every replica of the app counts against the same limits. httprate's
+// sliding window reads two fixed windows per key (the current and the
+// previous one); each lives in its own Redis key:
+//
+//	PREFIX + hex(SHA-256(key))[:32] + ":" + window start in Unix milliseconds
+//
+// SECURITY(throttling): limits held in one process's memory multiply by
+// the number of replicas; a shared counter keeps "10 failures per account"
+// true across all of them — ASVS 5.0 6.3.1,
+// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+type RedisLimitCounter struct {
+	pool   *redis.Pool
+	prefix string
+
+	mu     sync.RWMutex
+	window time.Duration
+}
+
+var _ httprate.LimitCounter = (*RedisLimitCounter)(nil)
+
+// NewRedisLimitCounter counts in Redis through pool, under prefix. The
+// prefix must not be the session store's: nothing that reads sessions may
+// see a counter, and the other way round.
+func NewRedisLimitCounter(pool *redis.Pool, prefix string) *RedisLimitCounter {
+	return &RedisLimitCounter{pool: pool, prefix: prefix, window: time.Minute}
+}
+
+// Config is called by whoever owns the counter with the window length.
+func (c *RedisLimitCounter) Config(requestLimit int, windowLength time.Duration) {
+	c.mu.Lock()
+	c.window = windowLength
+	c.mu.Unlock()
+}
+
+// Increment adds one to key's count in the window starting at currentWindow.
+func (c *RedisLimitCounter) Increment(key string, currentWindow time.Time) error {
+	return c.IncrementBy(key, currentWindow, 1)
+}
+
+// IncrementBy adds amount to key's count in the window starting at
+// currentWindow, atomically with setting the key's expiry.
+//
+// SECURITY(availability): every counter key expires — two windows and a
+// second after it was written, just past the last moment httprate reads it
+// as the "previous" window — so Redis never fills with stale counters, and
+// a flood of made-up emails costs the attacker more than it costs us —
+// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+func (c *RedisLimitCounter) IncrementBy(key string, currentWindow time.Time, amount int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
+	defer cancel()
+	conn, err := c.pool.GetContext(ctx)
+	if err != nil {
+		return fmt.Errorf("rate-limit counter: %w", err)
+	}
+	defer conn.Close()
+	k := c.key(key, currentWindow)
+	ttl := 2*c.windowLength() + time.Second
+	if err := conn.Send("MULTI"); err != nil {
+		return fmt.Errorf("rate-limit counter: %w", err)
+	}
+	conn.Send("INCRBY", k, amount)
+	conn.Send("PEXPIRE", k, ttl.Milliseconds())
+	if _, err := redis.DoContext(conn, ctx, "EXEC"); err != nil {
+		return fmt.Errorf("rate-limit counter: increment: %w", err)
+	}
+	return nil
+}
+
+// Get returns key's counts in the current and the previous window (zero
+// for a window never written or already expired).
+func (c *RedisLimitCounter) Get(key string, currentWindow, previousWindow time.Time) (int, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
+	defer cancel()
+	conn, err := c.pool.GetContext(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("rate-limit counter: %w", err)
+	}
+	defer conn.Close()
+	counts, err := redis.Ints(redis.DoContext(conn, ctx, "MGET", c.key(key, currentWindow), c.key(key, previousWindow)))
+	if err != nil {
+		return 0, 0, fmt.Errorf("rate-limit counter: get: %w", err)
+	}
+	return counts[0], counts[1], nil
+}
+
+func (c *RedisLimitCounter) windowLength() time.Duration {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.window
+}
+
+// key names the Redis key of key's count in window.
+//
+// SECURITY(privacy): keys are often email addresses; only a hash of them
+// appears in Redis key names, which show up in monitoring and `redis-cli
+// --scan` — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+func (c *RedisLimitCounter) key(key string, window time.Time) string {
+	sum := sha256.Sum256([]byte(key))
+	return c.prefix + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(window.UnixMilli(), 10)
+}

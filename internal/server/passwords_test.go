@@ -1,0 +1,166 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionlab/sessionlab/internal/auth"
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/server"
+	"github.com/sessionlab/sessionlab/internal/users"
+)
+
+// CS denial of service: with every bcrypt slot taken, logins are turned
+// away at once with a 503 instead of queueing, and signed-in pages (which
+// never hash) are served as usual.
+func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		// One slot, a short wait: the test holds the slot itself, which is
+		// what a flood of slow logins would do.
+		slots := auth.NewHashSlots(1, 50*time.Millisecond)
+		app := newDefendedApp(t, b, appOptions{
+			deps:   func(d *server.Deps) { d.HashSlots = slots },
+			config: []func(*config.Config){withLimits(2, 100, time.Hour)},
+		})
+		email, pw := newUser()
+		member := app.newClient()
+		member.signup(email, pw)
+
+		const flood = 8
+		logins := make([]*client, flood)
+		for i := range logins {
+			logins[i] = app.newClient()
+			logins[i].get("/login")
+		}
+		signup := app.newClient()
+		signup.get("/signup")
+
+		release, err := slots.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		type result struct {
+			status     int
+			retryAfter string
+			body       string
+			err        error
+		}
+		results := make([]result, flood)
+		var wg sync.WaitGroup
+		for i, c := range logins {
+			wg.Go(func() {
+				// The right password and the wrong one alike.
+				password := pw
+				if i%2 == 1 {
+					password = "not-the-password"
+				}
+				status, header, body, err := c.rawPost("/login", url.Values{"email": {email}, "password": {password}})
+				results[i] = result{status, header.Get("Retry-After"), body, err}
+			})
+		}
+		// Meanwhile, the signed-in member browses.
+		for range 3 {
+			member.mustBeSignedIn(email)
+		}
+		wg.Wait()
+		for i, r := range results {
+			if r.err != nil {
+				t.Fatalf("login %d: %v", i, r.err)
+			}
+			if r.status != http.StatusServiceUnavailable || r.retryAfter == "" {
+				t.Errorf("login %d with every slot taken: %d, Retry-After %q; want 503 with Retry-After", i, r.status, r.retryAfter)
+			}
+			if !strings.Contains(r.body, "busy") {
+				t.Errorf("login %d: the 503 page does not say the service is busy", i)
+			}
+		}
+		other, otherPw := newUser()
+		if r := signup.post("/signup", url.Values{"email": {other}, "password": {otherPw}}); r.status != http.StatusServiceUnavailable {
+			t.Errorf("sign-up with every slot taken: %d, want 503", r.status)
+		} else {
+			mustHaveSecurityHeaders(t, "busy sign-up", r, true)
+		}
+		member.mustBeSignedIn(email)
+
+		// The slot comes free: logins work again, and the 4 wrong passwords
+		// turned away did not count against the account's budget of 2.
+		release()
+		logins[0].login(email, pw)
+		if _, err := users.NewRepository(app.env.db).ByEmail(context.Background(), other); err == nil {
+			t.Error("the refused sign-up created an account")
+		}
+	})
+}
+
+// rawPost is post without the test's fatal checks, for use off the test
+// goroutine.
+func (c *client) rawPost(path string, form url.Values) (int, http.Header, string, error) {
+	form.Set("csrf_token", c.csrf)
+	res, err := c.hc.PostForm(c.app.ts.URL+path, form)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	defer res.Body.Close()
+	var sb strings.Builder
+	_, err = io.Copy(&sb, res.Body)
+	return res.StatusCode, res.Header, sb.String(), err
+}
+
+// ASVS 5.0 11.4.2: raising BCRYPT_COST upgrades a stored hash at the
+// user's next successful login, and only then.
+func TestLogin_RehashesWhenTheCostWasRaised(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{}) // cost 4
+		email, pw := newUser()
+		app.newClient().signup(email, pw)
+		repo := users.NewRepository(app.env.db)
+		cost := func() int {
+			t.Helper()
+			u, err := repo.ByEmail(context.Background(), email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := bcrypt.Cost(u.PasswordHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		if got := cost(); got != bcrypt.MinCost {
+			t.Fatalf("cost after sign-up = %d, want %d", got, bcrypt.MinCost)
+		}
+
+		// The operator raises BCRYPT_COST and restarts.
+		raised := app.sibling(appOptions{config: []func(*config.Config){func(c *config.Config) { c.BcryptCost = bcrypt.MinCost + 2 }}})
+		c := raised.newClient()
+		c.get("/login")
+		c.post("/login", url.Values{"email": {email}, "password": {"not-the-password"}})
+		if got := cost(); got != bcrypt.MinCost {
+			t.Errorf("cost after a failed login = %d, want %d unchanged", got, bcrypt.MinCost)
+		}
+		c.login(email, pw)
+		if got := cost(); got != bcrypt.MinCost+2 {
+			t.Errorf("cost after login at BCRYPT_COST=%d = %d, want the new cost", bcrypt.MinCost+2, got)
+		}
+		if !strings.Contains(app.logs.String(), "event=password.rehash") {
+			t.Error("the rehash was not logged")
+		}
+
+		// Lowering the cost again never weakens a stored hash, and the
+		// upgraded hash still checks everywhere.
+		lowered := app.sibling(appOptions{config: []func(*config.Config){func(c *config.Config) { c.BcryptCost = bcrypt.MinCost + 1 }}})
+		lowered.newClient().login(email, pw)
+		app.newClient().login(email, pw)
+		if got := cost(); got != bcrypt.MinCost+2 {
+			t.Errorf("cost after login at a lower BCRYPT_COST = %d, want %d kept", got, bcrypt.MinCost+2)
+		}
+	})
+}

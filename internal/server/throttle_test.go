@@ -1,0 +1,245 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/testenv"
+)
+
+// throttled checks a 429 as the contract describes it and returns its
+// Retry-After.
+func throttled(t *testing.T, what string, r *response) time.Duration {
+	t.Helper()
+	if r.status != http.StatusTooManyRequests {
+		t.Fatalf("%s: %d, want 429", what, r.status)
+	}
+	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || secs < 1 {
+		t.Fatalf("%s: Retry-After = %q, want a number of seconds ≥ 1", what, r.header.Get("Retry-After"))
+	}
+	if !strings.Contains(r.body, "Too many attempts") {
+		t.Errorf("%s: the page does not say what happened", what)
+	}
+	mustHaveSecurityHeaders(t, what, r, true)
+	return time.Duration(secs) * time.Second
+}
+
+func withLimits(account, ip int, window time.Duration) func(*config.Config) {
+	return func(c *config.Config) {
+		c.LoginAccountLimit, c.LoginIPLimit, c.ThrottleWindow = account, ip, window
+	}
+}
+
+// ASVS 5.0 6.3.1: N wrong passwords for one account, then even the right
+// one is refused; other accounts from the same IP are held only by the
+// IP's own budget.
+func TestLogin_ThrottledPerAccountThenPerIP(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		// A window far longer than the test: nothing slides out mid-way.
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(3, 8, time.Hour)}})
+		alice, alicePw := newUser()
+		bob, bobPw := newUser()
+		carol, carolPw := newUser()
+		for _, u := range [][2]string{{alice, alicePw}, {bob, bobPw}, {carol, carolPw}} {
+			c := app.newClient()
+			c.signup(u[0], u[1])
+			c.post("/logout", nil)
+		}
+
+		c := app.newClient()
+		c.get("/login")
+		for i := range 3 {
+			if r := c.post("/login", url.Values{"email": {alice}, "password": {"not-the-password-" + strconv.Itoa(i)}}); r.status != http.StatusUnauthorized {
+				t.Fatalf("wrong password #%d: %d, want 401", i+1, r.status)
+			}
+		}
+		knownBody := c.post("/login", url.Values{"email": {alice}, "password": {"not-the-password-3"}})
+		throttled(t, "4th wrong password", knownBody)
+		// The right password, and the same account spelled differently.
+		throttled(t, "right password while throttled", c.post("/login", url.Values{"email": {alice}, "password": {alicePw}}))
+		throttled(t, "right password, email in other case", c.post("/login", url.Values{"email": {" " + strings.ToUpper(alice)}, "password": {alicePw}}))
+		c.mustBeAnonymous()
+
+		// An account that does not exist is throttled the same way, with the
+		// same page: throttling tells nobody who has an account.
+		stranger, _ := newUser()
+		for range 3 {
+			c.post("/login", url.Values{"email": {stranger}, "password": {"guessed-pw-1"}})
+		}
+		unknownBody := c.post("/login", url.Values{"email": {stranger}, "password": {"guessed-pw-1"}})
+		throttled(t, "unknown email", unknownBody)
+		if knownBody.body != unknownBody.body {
+			t.Errorf("throttled pages differ:\n--- existing account\n%s\n--- unknown email\n%s", knownBody.body, unknownBody.body)
+		}
+
+		// Six failures from this IP so far, under its budget of 8: another
+		// account signs in, held by nothing but the IP budget...
+		other := app.newClient()
+		other.login(bob, bobPw)
+		other.post("/logout", nil)
+		other.get("/login")
+		for range 2 {
+			if r := other.post("/login", url.Values{"email": {bob}, "password": {"not-the-password"}}); r.status != http.StatusUnauthorized {
+				t.Fatalf("bob's wrong password: %d, want 401", r.status)
+			}
+		}
+		// ...which is now spent: a third account with no failures of its
+		// own, and its right password, is refused.
+		throttled(t, "fresh account, IP over budget", other.post("/login", url.Values{"email": {carol}, "password": {carolPw}}))
+		if !strings.Contains(app.logs.String(), "event=login.throttled") {
+			t.Error("throttled logins were not logged as security events")
+		}
+	})
+}
+
+// ASVS 5.0 6.3.1: the refusal lasts until the window has slid past the
+// failures, and not for ever.
+func TestLogin_ThrottleLiftsWhenTheWindowPasses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(2, 100, 3*time.Second)}})
+		email, pw := newUser()
+		c := app.newClient()
+		c.signup(email, pw)
+		c.post("/logout", nil)
+
+		c.get("/login")
+		c.post("/login", url.Values{"email": {email}, "password": {"not-the-password-1"}})
+		c.post("/login", url.Values{"email": {email}, "password": {"not-the-password-2"}})
+		wait := throttled(t, "right password after 2 failures", c.post("/login", url.Values{"email": {email}, "password": {pw}}))
+		time.Sleep(wait) // as a client honouring Retry-After would
+		r := c.post("/login", url.Values{"email": {email}, "password": {pw}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("right password after Retry-After: %d, want 303", r.status)
+		}
+		c.mustBeSignedIn(email)
+	})
+}
+
+// ASVS 5.0 4.1.3 (checklist 4.1.3, 15.3.4): X-Forwarded-For from a peer
+// that is not a trusted proxy is ignored, so forging it does not buy a
+// fresh budget. From a trusted proxy it names the client.
+func TestLogin_ForgedForwardedForDoesNotResetTheIPLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		proxies []string
+		forged  bool // whether X-Forwarded-For is an attacker's forgery here
+	}{
+		{"no trusted proxy", nil, true},
+		{"proxies trusted, but not this peer", []string{"10.0.0.0/8"}, true},
+		{"this peer is the trusted proxy", []string{"127.0.0.1/32", "::1/128"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, b backend) {
+				app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){
+					withLimits(100, 3, time.Hour),
+					func(c *config.Config) { c.TrustedProxies = mustPrefixes(t, tt.proxies...) },
+				}})
+				c := app.newClient()
+				c.get("/login")
+				attempt := func(n int, xff string) *response {
+					email, _ := newUser() // a new account each time: only the IP budget applies
+					return c.post("/login", url.Values{"email": {email}, "password": {"guessed-pw-" + strconv.Itoa(n)}}, "X-Forwarded-For", xff)
+				}
+				for i := range 3 {
+					if r := attempt(i, "203.0.113."+strconv.Itoa(i+1)); r.status != http.StatusUnauthorized {
+						t.Fatalf("attempt %d: %d, want 401", i+1, r.status)
+					}
+				}
+				r := attempt(4, "198.51.100.77")
+				if tt.forged {
+					throttled(t, "4th failure from one peer with a new X-Forwarded-For", r)
+				} else if r.status != http.StatusUnauthorized {
+					t.Errorf("a client the trusted proxy names for the first time: %d, want 401 (its own budget)", r.status)
+				}
+				if !tt.forged {
+					// The proxy's clients are counted one by one: the first
+					// client's budget is spent after its 3rd failure.
+					for i := range 2 {
+						attempt(10+i, "203.0.113.1")
+					}
+					throttled(t, "a client over budget behind the trusted proxy", attempt(12, "203.0.113.1"))
+				}
+			})
+		})
+	}
+}
+
+// ASVS 5.0 6.3.1 "across replicas": two app instances on one Redis count
+// failures together.
+func TestLogin_TwoInstancesOnOneRedisShareTheCounts(t *testing.T) {
+	for _, b := range backends() {
+		if b.name != "redis" {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			limits := appOptions{config: []func(*config.Config){withLimits(4, 100, time.Hour)}}
+			one := newDefendedApp(t, b, limits)
+			two := one.sibling(appOptions{})
+			email, pw := newUser()
+			one.newClient().signup(email, pw)
+
+			c1, c2 := one.newClient(), two.newClient()
+			c1.get("/login")
+			c2.get("/login")
+			for i := range 2 {
+				if r := c1.post("/login", url.Values{"email": {email}, "password": {"not-the-password"}}); r.status != http.StatusUnauthorized {
+					t.Fatalf("instance one, failure %d: %d, want 401", i+1, r.status)
+				}
+				if r := c2.post("/login", url.Values{"email": {email}, "password": {"not-the-password"}}); r.status != http.StatusUnauthorized {
+					t.Fatalf("instance two, failure %d: %d, want 401", i+1, r.status)
+				}
+			}
+			// 2 + 2 failures: each instance alone has seen only 2 of 4.
+			throttled(t, "instance one after 4 failures in all", c1.post("/login", url.Values{"email": {email}, "password": {pw}}))
+			throttled(t, "instance two after 4 failures in all", c2.post("/login", url.Values{"email": {email}, "password": {pw}}))
+
+			// Every counter key expires, lives outside the session keys, and
+			// does not name the account.
+			conn := mustRedis(t, one.env.redisURL)
+			defer conn.Close()
+			keys := testenv.RedisKeys(t, conn, rateLimitPrefix(one))
+			if len(keys) == 0 {
+				t.Fatal("no throttling counters in Redis")
+			}
+			for _, k := range keys {
+				ttl, err := redis.Int64(conn.Do("PTTL", k))
+				if err != nil || ttl <= 0 {
+					t.Errorf("key %s: PTTL %d (err %v), want an expiry", k, ttl, err)
+				}
+				if strings.Contains(k, email) || strings.Contains(k, "session:") {
+					t.Errorf("key %s names the account or sits among the sessions", k)
+				}
+			}
+		})
+	}
+}
+
+// Sign-ups are limited per client IP.
+func TestSignup_ThrottledPerIP(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){func(c *config.Config) {
+			c.SignupIPLimit, c.ThrottleWindow = 2, time.Hour
+		}}})
+		for range 2 {
+			email, pw := newUser()
+			app.newClient().signup(email, pw)
+		}
+		c := app.newClient()
+		c.get("/signup")
+		email, pw := newUser()
+		throttled(t, "3rd sign-up from one IP", c.post("/signup", url.Values{"email": {email}, "password": {pw}}))
+		c.get("/login")
+		if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusUnauthorized {
+			t.Errorf("the refused sign-up created an account: login got %d", r.status)
+		}
+	})
+}
