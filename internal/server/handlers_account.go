@@ -35,16 +35,12 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 	data := a.newData(r, "Account")
 	data.SignOutOthers = signOutOthers
 	data.Form.Errors = map[string]string{}
-	ok, err := a.hasher.Check(u.PasswordHash, current)
-	switch {
-	case errors.Is(err, auth.ErrPasswordTooLong):
-		ok = false
-	case err != nil:
-		a.serverError(w, r, err)
+	ok, err := a.checkOwnPassword(r, current)
+	if err != nil {
+		a.passwordCheckFailed(w, r, err)
 		return
 	}
 	if !ok {
-		a.securityEvent(r, "password.change_failed", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
 		data.Form.Errors["current_password"] = "Your current password is not correct."
 	}
 	if err := auth.ValidateNew(next); err != nil {
@@ -55,9 +51,9 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	hash, err := a.hasher.Hash(next)
+	hash, err := a.hashPassword(ctx, next)
 	if err != nil {
-		a.serverError(w, r, err)
+		a.passwordError(w, r, err)
 		return
 	}
 	if err := a.users.UpdatePasswordHash(ctx, u.ID, hash); err != nil {
@@ -104,7 +100,7 @@ func (a *app) accountDeletePost(w http.ResponseWriter, r *http.Request) {
 		a.render(w, r, http.StatusForbidden, "account", data)
 		return
 	case err != nil:
-		a.unavailable(w, r, err)
+		a.passwordCheckFailed(w, r, err)
 		return
 	}
 	sid := a.sessions.ShortID(ctx)

@@ -29,6 +29,38 @@ func (a *app) needsReauth(r *http.Request) bool {
 // errReauthNeeded means the action must be confirmed with the password.
 var errReauthNeeded = errors.New("re-authentication needed")
 
+// throttledError means the password may not be tried now.
+type throttledError struct{ wait time.Duration }
+
+func (e throttledError) Error() string { return "password attempts throttled" }
+
+// checkOwnPassword checks a signed-in user's password under the same
+// throttle and hashing slots as a login, so a stolen cookie cannot be used
+// to guess the password here without limit.
+func (a *app) checkOwnPassword(r *http.Request, password string) (bool, error) {
+	ctx := r.Context()
+	u, ip := userFrom(ctx), security.ClientAddr(ctx)
+	if wait, err := a.throttle.LoginWait(u.Email, ip); err != nil {
+		return false, err
+	} else if wait > 0 {
+		return false, throttledError{wait}
+	}
+	ok, err := a.checkPassword(ctx, u.PasswordHash, password)
+	if errors.Is(err, auth.ErrPasswordTooLong) {
+		ok, err = false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		a.securityEvent(r, "reauth.failure", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
+		if err := a.throttle.LoginFailed(u.Email, ip); err != nil {
+			return false, err
+		}
+	}
+	return ok, nil
+}
+
 // reauthenticate applies the re-authentication rule to a sensitive POST.
 // Within REAUTH_WINDOW of the last password check (and when always is
 // false) it passes without asking. Otherwise the form's `password` must be
@@ -44,26 +76,38 @@ func (a *app) reauthenticate(r *http.Request, always bool) error {
 	if !always && !a.needsReauth(r) {
 		return nil
 	}
-	u := userFrom(ctx)
 	pw := r.PostForm.Get("password")
 	if pw == "" {
 		return errReauthNeeded
 	}
-	ok, err := a.hasher.Check(u.PasswordHash, pw)
-	if errors.Is(err, auth.ErrPasswordTooLong) || (err == nil && !ok) {
-		a.securityEvent(r, "reauth.failure", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
-		return errReauthNeeded
-	}
+	ok, err := a.checkOwnPassword(r, pw)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		return errReauthNeeded
 	}
 	old := a.sessions.ShortID(ctx)
 	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx)); err != nil {
 		return err
 	}
-	a.securityEvent(r, "token.renewed", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)),
+	a.securityEvent(r, "token.renewed", slog.Int64("user_id", userFrom(ctx).ID), slog.String("session", a.sessions.ShortID(ctx)),
 		slog.String("previous_session", old), slog.String("reason", "re-authentication"))
 	return nil
+}
+
+// passwordCheckFailed answers an error of checkOwnPassword or
+// reauthenticate other than errReauthNeeded.
+func (a *app) passwordCheckFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var throttled throttledError
+	switch {
+	case errors.As(err, &throttled):
+		a.tooManyAttempts(w, r, throttled.wait)
+	case errors.Is(err, auth.ErrBusy):
+		a.passwordError(w, r, err)
+	default:
+		a.unavailable(w, r, err)
+	}
 }
 
 func (a *app) sessionsGet(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +149,7 @@ func (a *app) sessionRevokePost(w http.ResponseWriter, r *http.Request) {
 		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
 		return
 	case err != nil:
-		a.unavailable(w, r, err)
+		a.passwordCheckFailed(w, r, err)
 		return
 	}
 	found, err := a.sessions.Revoke(ctx, u.ID, id)
@@ -130,7 +174,7 @@ func (a *app) sessionsRevokeOthersPost(w http.ResponseWriter, r *http.Request) {
 		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
 		return
 	case err != nil:
-		a.unavailable(w, r, err)
+		a.passwordCheckFailed(w, r, err)
 		return
 	}
 	n, err := a.sessions.RevokeOthers(ctx, u.ID, a.sessions.CurrentID(ctx))
