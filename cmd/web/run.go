@@ -116,7 +116,14 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 	if cfg.TLS() {
 		scheme = "https"
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String())
+	// Show the URL with the configured host name: browsers treat
+	// http://localhost as a secure context, which the Secure cookie needs.
+	display := ln.Addr().String()
+	if host, _, err := net.SplitHostPort(cfg.Addr); err == nil && host == "localhost" {
+		_, port, _ := net.SplitHostPort(display)
+		display = net.JoinHostPort(host, port)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+display)
 
 	errc := make(chan error, 1)
 	go func() {
