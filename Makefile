@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert
+.PHONY: run test migrate lint build cert e2e
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -12,6 +12,14 @@ run:
 ## test: every test, with the race detector, against the real stores (TESTFLAGS=-v for detail)
 test:
 	$(GO) test -race -count=1 $(TESTFLAGS) ./...
+
+## e2e: the browser tests (e2e/, build tag e2e) in Chromium at /usr/bin/chromium, on SQLite and Redis;
+## a failed test leaves its screenshot, page HTML and server log under $(E2E_ARTIFACTS)
+E2E_ARTIFACTS ?= $(or $(TMPDIR),/tmp)/sessionlab-e2e
+e2e:
+	$(GO) vet -tags e2e ./e2e/...
+	@mkdir -p $(E2E_ARTIFACTS)
+	$(GO) test -tags e2e -race -count=1 -v -artifacts -outputdir=$(E2E_ARTIFACTS) ./e2e/...
 
 ## migrate: apply the database migrations (they also run at start-up)
 migrate:

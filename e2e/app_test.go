@@ -1,0 +1,188 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/server"
+	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/testenv"
+)
+
+const cookieName = "__Host-session"
+
+// eachStore runs fn as the subtests "sqlite" (sessions in the embedded
+// database, the default) and "redis" (sessions in Redis, as replicas share
+// them). Without Chromium the whole test skips (fails in CI) with one
+// line; the redis subtest follows testenv.Unavailable too.
+func eachStore(t *testing.T, fn func(t *testing.T, kind string)) {
+	t.Helper()
+	requireChromium(t)
+	for _, kind := range []string{"sqlite", "redis"} {
+		t.Run(kind, func(t *testing.T) { fn(t, kind) })
+	}
+}
+
+// app is Session Lab served on a loopback port for one test.
+type app struct {
+	// URL is what the browser opens: http://localhost:PORT. Chromium treats
+	// http://localhost as a secure context, so it accepts the Secure
+	// __Host-session cookie without TLS, as it does for `make run`.
+	URL string
+	// direct is the same listener as http://127.0.0.1:PORT, for the Go
+	// clients that play an attacker replaying a cookie value.
+	direct string
+}
+
+// startApp builds the real handler with server.NewServer, as cmd/web does,
+// on a fresh database and a fresh session store of the given kind, and
+// serves it until the test ends. tweak adjusts the configuration (the
+// defaults, with the fastest bcrypt cost).
+func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.BcryptCost = bcrypt.MinCost
+	for _, f := range tweak {
+		f(&cfg)
+	}
+
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	db := testenv.SQLite(t)
+	var st *session.Store
+	switch kind {
+	case "sqlite":
+		st, err = session.NewSQLStore(db, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case "redis":
+		u := testenv.RedisURL(t)
+		st = session.NewRedisStore(session.NewRedisPool(u), testenv.RedisPrefix(t, u))
+	default:
+		t.Fatalf("unknown store %q", kind)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	h, err := server.NewServer(server.Deps{
+		Config: cfg,
+		Logger: logger,
+		DB:     db,
+		Store:  st,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On failure, the server log goes beside the screenshot. Registered
+	// before the server's shutdown, so it runs after it: the log is complete.
+	t.Cleanup(func() {
+		if t.Failed() {
+			path := filepath.Join(artifactDir(t), "server.log")
+			if err := os.WriteFile(path, []byte(logs.String()), 0o644); err != nil {
+				t.Logf("write the server log: %v", err)
+				return
+			}
+			t.Logf("server log: %s", path)
+		}
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	// Registered after the store's Close, so it runs before it: the server
+	// stops taking requests before the store goes away.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shut down the app: %v", err)
+		}
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	return &app{
+		URL:    "http://localhost:" + strconv.Itoa(port),
+		direct: "http://127.0.0.1:" + strconv.Itoa(port),
+	}
+}
+
+// replay asks for path with only the given session cookie value, from a Go
+// client with no cookie jar: an attacker who holds the value. It returns
+// the status and the Location of the answer; redirects are not followed.
+func (a *app) replay(t *testing.T, path, value string) (status int, location string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, a.direct+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: cookieName, Value: value})
+	hc := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s with a replayed cookie: %v", path, err)
+	}
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Location")
+}
+
+// newUser returns a fresh email address and a random password for it.
+func newUser() (email, password string) {
+	b := make([]byte, 9)
+	rand.Read(b)
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return "user-" + strings.ToLower(s[:8]) + "@example.com", "pw-" + s
+}
+
+// madeUpToken looks like a token the app issues (32 random bytes,
+// base64url) but was never issued.
+func madeUpToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
