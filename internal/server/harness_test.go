@@ -54,24 +54,28 @@ func backends() []backend {
 		}},
 		{"redis", func(t *testing.T) *storeEnv {
 			u := testenv.RedisURL(t)
-			prefix := testenv.RedisPrefix(t, u)
-			st := session.NewRedisStore(session.NewRedisPool(u), prefix)
-			t.Cleanup(func() { st.Close() })
-			return &storeEnv{db: testenv.SQLite(t), store: st, redisURL: u, prefix: prefix,
-				has: func(t *testing.T, token string) bool {
-					conn := mustRedis(t, u)
-					defer conn.Close()
-					n, err := redis.Int(conn.Do("EXISTS", prefix+"session:"+session.StoreKey(token)))
-					if err != nil {
-						t.Fatal(err)
-					}
-					return n == 1
-				}}
+			return redisStoreEnv(t, u, testenv.RedisPrefix(t, u))
 		}},
 		{"postgres", func(t *testing.T) *storeEnv {
 			return sqlStoreEnv(t, testenv.Postgres(t))
 		}},
 	}
+}
+
+// redisStoreEnv keeps sessions in the Redis at u under prefix, users in SQLite.
+func redisStoreEnv(t *testing.T, u, prefix string) *storeEnv {
+	st := session.NewRedisStore(session.NewRedisPool(u), prefix)
+	t.Cleanup(func() { st.Close() })
+	return &storeEnv{db: testenv.SQLite(t), store: st, redisURL: u, prefix: prefix,
+		has: func(t *testing.T, token string) bool {
+			conn := mustRedis(t, u)
+			defer conn.Close()
+			n, err := redis.Int(conn.Do("EXISTS", prefix+"session:"+session.StoreKey(token)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n == 1
+		}}
 }
 
 func sqlStoreEnv(t *testing.T, db *database.DB) *storeEnv {

@@ -379,12 +379,18 @@ func TestRegistry_ExpiredSessionsArePrunedAndLeaveNothingBehind(t *testing.T) {
 		email, pw := newUser()
 		app.newClient().signup(email, pw)
 		const n = 1000
+		seen := make(map[string]bool, n)
 		for i := 0; i < n; i++ {
 			c := app.newClient()
 			c.get("/login")
 			if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusSeeOther {
 				t.Fatalf("login %d: %d", i, r.status)
 			}
+			seen[c.token()] = true
+		}
+		// ASVS 5.0 7.2.3: unique tokens.
+		if len(seen) != n {
+			t.Errorf("%d logins issued %d distinct tokens", n, len(seen))
 		}
 		time.Sleep(2100 * time.Millisecond)
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
 // ASVS 5.0 3.3.1–3.3.4: the cookie as the browser receives it.
@@ -390,15 +391,38 @@ func TestCacheControl_NoStoreOnSessionPages(t *testing.T) {
 		c := app.newClient()
 		c.signup(email, pw)
 		pages := map[string]*response{
-			"GET /profile": c.get("/profile"),
-			"GET /":        c.get("/"),
-			"POST /logout": c.post("/logout", nil),
-			"GET /login":   c.get("/login"),
-			"POST /login":  c.post("/login", url.Values{"email": {email}, "password": {pw}}),
+			"GET /profile":          c.get("/profile"),
+			"GET /":                 c.get("/"),
+			"GET /sessions":         c.get("/sessions"),
+			"GET /account/password": c.get("/account/password"),
+			"POST /logout":          c.post("/logout", nil),
+			"GET /login":            c.get("/login"),
+			"POST /login":           c.post("/login", url.Values{"email": {email}, "password": {pw}}),
 		}
 		for name, r := range pages {
 			if got := r.header.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
 				t.Errorf("%s: Cache-Control = %q, want exactly no-store", name, got)
+			}
+		}
+	})
+}
+
+// ASVS 5.0 7.4.4: a logout control on every signed-in page.
+func TestSignedInPages_AllCarryALogoutForm(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		email, pw := newUser()
+		c := app.newClient()
+		c.signup(email, pw)
+		for _, path := range []string{"/", "/profile", "/sessions", "/account/password"} {
+			r := c.get(path)
+			if r.status != http.StatusOK {
+				t.Errorf("GET %s: %d, want 200", path, r.status)
+				continue
+			}
+			i := strings.Index(r.body, `<form class="logout" method="post" action="/logout">`)
+			if i < 0 || !strings.Contains(r.body[i:], `name="csrf_token" value="`+c.csrf+`"`) {
+				t.Errorf("GET %s: no POST /logout form carrying the CSRF token", path)
 			}
 		}
 	})
@@ -487,4 +511,45 @@ func TestBodyLimit_LargeFormIsRefused(t *testing.T) {
 			t.Errorf("users stored = %d (err %v), want 0", n, err)
 		}
 	})
+}
+
+// Fail closed, for real: the app's Redis stops mid-run, then comes back.
+// While it is down nobody is treated as signed in; once it is back the app
+// recovers by itself (Redis kept nothing, so users sign in again).
+func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
+	srv := testenv.StartRedisServer(t)
+	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
+		return redisStoreEnv(t, srv.URL(), session.DefaultRedisNamespace)
+	}}
+	app := newApp(t, b)
+	email, pw := newUser()
+	c := app.newClient()
+	c.signup(email, pw)
+	c.mustBeSignedIn(email)
+	c.hc.Timeout = 3 * time.Second // a hang fails the test
+
+	srv.Stop()
+	for i := 0; i < 3; i++ {
+		for _, path := range []string{"/profile", "/readyz"} {
+			r := c.get(path)
+			if r.status != http.StatusServiceUnavailable {
+				t.Errorf("GET %s with Redis stopped: %d, want 503", path, r.status)
+			}
+			if strings.Contains(r.body, email) || strings.Contains(strings.ToLower(r.body), "redis") {
+				t.Errorf("GET %s with Redis stopped shows the user or internals", path)
+			}
+		}
+	}
+
+	srv.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for c.get("/readyz").status != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("/readyz did not recover within 10s of Redis coming back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.mustBeAnonymous() // the restarted Redis kept no sessions
+	c.login(email, pw)
+	c.mustBeSignedIn(email)
 }
