@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert e2e
+.PHONY: run test migrate lint build cert e2e bench
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -20,6 +20,10 @@ e2e:
 	$(GO) vet -tags e2e ./e2e/...
 	@mkdir -p $(E2E_ARTIFACTS)
 	$(GO) test -tags e2e -race -count=1 -v -artifacts -outputdir=$(E2E_ARTIFACTS) ./e2e/...
+
+## bench: benchmarks, reported as ratios measured side by side in one run (needs Redis)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/server
 
 ## migrate: apply the database migrations (they also run at start-up)
 migrate:

@@ -76,54 +76,46 @@ func (g *redisRegistry) Put(ctx context.Context, userID int64, e Entry, keepUnti
 	return err
 }
 
+// listScript returns the live entries of one user's hash and deletes the
+// others, in one round trip: an entry lives while its session key exists.
+// It reads session keys it is not given in KEYS, which a standalone Redis
+// allows (Redis Cluster would need them in one slot).
+var listScript = redis.NewScript(1, `
+local live, dead = {}, {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, e = pcall(cjson.decode, all[i+1])
+  if ok and type(e) == 'table' and e.id == all[i] and type(e.k) == 'string'
+     and redis.call('EXISTS', ARGV[1] .. e.k) == 1 then
+    live[#live+1] = all[i+1]
+  else
+    dead[#dead+1] = all[i]
+  end
+end
+if #dead > 0 then redis.call('HDEL', KEYS[1], unpack(dead)) end
+return live
+`)
+
 func (g *redisRegistry) List(ctx context.Context, userID int64) ([]Entry, error) {
 	conn, err := g.pool.GetContext(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	k := g.key(userID)
-	raw, err := redis.StringMap(redis.DoContext(conn, ctx, "HGETALL", k))
+	raw, err := redis.ByteSlices(listScript.DoContext(ctx, conn, g.key(userID), g.sessionPrefix))
 	if err != nil {
 		return nil, err
 	}
 	entries := make([]Entry, 0, len(raw))
-	var broken []any
-	for id, v := range raw {
+	for _, b := range raw {
 		var e Entry
-		if json.Unmarshal([]byte(v), &e) != nil || e.ID != id {
-			broken = append(broken, id)
-			continue
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("registry entry: %w", err)
 		}
 		entries = append(entries, e)
 	}
-	// One round trip: does each entry's session still exist?
-	for _, e := range entries {
-		conn.Send("EXISTS", g.sessionPrefix+e.StoreKey)
-	}
-	if err := conn.Flush(); err != nil {
-		return nil, err
-	}
-	live := entries[:0]
-	dead := broken
-	for _, e := range entries {
-		n, err := redis.Int(conn.Receive())
-		if err != nil {
-			return nil, err
-		}
-		if n == 1 {
-			live = append(live, e)
-		} else {
-			dead = append(dead, e.ID)
-		}
-	}
-	if len(dead) > 0 {
-		if _, err := redis.DoContext(conn, ctx, "HDEL", append([]any{k}, dead...)...); err != nil {
-			return nil, err
-		}
-	}
-	sortEntries(live)
-	return live, nil
+	sortEntries(entries)
+	return entries, nil
 }
 
 func (g *redisRegistry) Remove(ctx context.Context, userID int64, ids ...string) error {

@@ -1,0 +1,202 @@
+package server_test
+
+import (
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/server"
+	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/testenv"
+	"github.com/sessionlab/sessionlab/web"
+)
+
+// Benchmarks report ratios measured side by side in one run (make bench);
+// no test asserts a duration.
+
+// benchServer is the real handler on SQLite users and the given store.
+func benchServer(b *testing.B, store func(testing.TB) *session.Store, cost int) http.Handler {
+	b.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.BcryptCost = cost
+	// Measure hashing, not throttling. BenchmarkLoginTiming spends one
+	// failure of the known account per iteration: at cost 12 (~0.2 s) the
+	// account limit of 100 allows -benchtime up to about 40 s.
+	cfg.LoginAccountLimit, cfg.LoginIPLimit = 100, 1<<30
+	h, err := server.NewServer(server.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		DB: testenv.SQLite(b), Store: store(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+func redisBenchStore(tb testing.TB) *session.Store {
+	u := testenv.RedisURL(tb)
+	st := session.NewRedisStore(session.NewRedisPool(u), testenv.RedisPrefix(tb, u))
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// inproc drives a handler over real HTTP on loopback (one keep-alive
+// connection, as a browser would), carrying the session cookie by hand.
+type inproc struct {
+	h      http.Handler
+	srv    *httptest.Server
+	cookie string
+	csrf   string
+}
+
+var benchCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+type benchResponse struct {
+	Code int
+	body string
+}
+
+func (c *inproc) do(b *testing.B, method, path string, form url.Values) benchResponse {
+	if c.srv == nil {
+		c.srv = httptest.NewServer(c.h)
+		b.Cleanup(c.srv.Close)
+	}
+	var body io.Reader
+	if form != nil {
+		form.Set("csrf_token", c.csrf)
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, c.srv.URL+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if c.cookie != "" {
+		req.Header.Set("Cookie", "__Host-session="+c.cookie)
+	}
+	res, err := c.srv.Client().Transport.RoundTrip(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, ck := range res.Cookies() {
+		if ck.Name == "__Host-session" {
+			c.cookie = ck.Value
+		}
+	}
+	if m := benchCSRF.FindSubmatch(raw); m != nil {
+		c.csrf = string(m[1])
+	}
+	return benchResponse{Code: res.StatusCode, body: string(raw)}
+}
+
+// bareProfile is a plain chi page rendering the same profile template with
+// fixed data: the baseline the session machinery is compared against.
+func bareProfile(b *testing.B) http.Handler {
+	t := template.Must(template.ParseFS(web.Templates, "templates/base.tmpl", "templates/profile.tmpl"))
+	type user struct {
+		Email     string
+		CreatedAt time.Time
+	}
+	type sess struct {
+		ShortID, Store, CookieName, BoundIP, CurrentIP, IPBinding string
+		AuthenticatedAt, IdleDeadline, Deadline                   time.Time
+		IdleTimeout                                               time.Duration
+		ActiveSessions                                            int
+	}
+	data := struct {
+		Title, CSRFToken, Flash string
+		User                    *user
+		Session                 *sess
+	}{"Profile", "token", "", &user{"bench@example.com", time.Now()}, &sess{ShortID: "abc", Store: "redis", Deadline: time.Now()}}
+	r := chi.NewRouter()
+	r.Get("/profile", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := t.ExecuteTemplate(w, "base", data); err != nil {
+			b.Error(err)
+		}
+	})
+	return r
+}
+
+func median(ds []time.Duration) time.Duration {
+	slices.Sort(ds)
+	return ds[len(ds)/2]
+}
+
+// BenchmarkSignedInProfile_Redis: signed-in GET /profile on Redis (IP
+// binding strict, registry count shown) against the bare page, alternating
+// request by request. The metric bare/profile is the share of the bare
+// page's throughput the real page keeps (DESIGN.md's budget: 0.40).
+func BenchmarkSignedInProfile_Redis(b *testing.B) {
+	app := &inproc{h: benchServer(b, redisBenchStore, bcrypt.MinCost)}
+	app.do(b, http.MethodGet, "/signup", nil)
+	if rec := app.do(b, http.MethodPost, "/signup", url.Values{"email": {"bench@example.com"}, "password": {"bench-password"}}); rec.Code != http.StatusSeeOther {
+		b.Fatalf("signup: %d", rec.Code)
+	}
+	bare := &inproc{h: bareProfile(b)}
+	var tBare, tProfile []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		bare.do(b, http.MethodGet, "/profile", nil)
+		mid := time.Now()
+		if rec := app.do(b, http.MethodGet, "/profile", nil); rec.Code != http.StatusOK {
+			b.Fatalf("GET /profile: %d", rec.Code)
+		}
+		tBare, tProfile = append(tBare, mid.Sub(start)), append(tProfile, time.Since(mid))
+	}
+	mb, mp := median(tBare), median(tProfile)
+	b.ReportMetric(float64(mb.Microseconds()), "bare-µs")
+	b.ReportMetric(float64(mp.Microseconds()), "profile-µs")
+	b.ReportMetric(float64(mb)/float64(mp), "bare/profile")
+}
+
+// BenchmarkLoginTiming: failed logins for an unknown email and for a known
+// email with a wrong password, alternating, at the default bcrypt cost. The
+// metric unknown/wrong near 1.00 is what keeps timing from telling who has
+// an account (ASVS 6.3.8: within 10%).
+func BenchmarkLoginTiming(b *testing.B) {
+	h := benchServer(b, func(tb testing.TB) *session.Store {
+		st, err := session.NewSQLStore(testenv.SQLite(tb), nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		return st
+	}, 12)
+	c := &inproc{h: h}
+	c.do(b, http.MethodGet, "/signup", nil)
+	c.do(b, http.MethodPost, "/signup", url.Values{"email": {"known@example.com"}, "password": {"the-right-password"}})
+	c.do(b, http.MethodPost, "/logout", url.Values{})
+	var tUnknown, tWrong []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		c.do(b, http.MethodGet, "/login", nil)
+		start := time.Now()
+		r1 := c.do(b, http.MethodPost, "/login", url.Values{"email": {"nobody@example.com"}, "password": {"a-wrong-password"}})
+		mid := time.Now()
+		r2 := c.do(b, http.MethodPost, "/login", url.Values{"email": {"known@example.com"}, "password": {"a-wrong-password"}})
+		tUnknown, tWrong = append(tUnknown, mid.Sub(start)), append(tWrong, time.Since(mid))
+		if r1.Code != http.StatusUnauthorized || r2.Code != http.StatusUnauthorized {
+			b.Fatalf("failed logins answered %d and %d, want 401", r1.Code, r2.Code)
+		}
+	}
+	mu, mw := median(tUnknown), median(tWrong)
+	b.ReportMetric(float64(mu.Milliseconds()), "unknown-ms")
+	b.ReportMetric(float64(mw.Milliseconds()), "wrong-ms")
+	b.ReportMetric(float64(mu)/float64(mw), "unknown/wrong")
+}
