@@ -3,10 +3,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net"
@@ -14,8 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +62,7 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 		f(&cfg)
 	}
 
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	db := testenv.SQLite(t)
 	var st *session.Store
@@ -154,35 +149,7 @@ func (a *app) replay(t *testing.T, path, value string) (status int, location str
 	return res.StatusCode, res.Header.Get("Location")
 }
 
-// newUser returns a fresh email address and a random password for it.
-func newUser() (email, password string) {
-	b := make([]byte, 9)
-	rand.Read(b)
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return "user-" + strings.ToLower(s[:8]) + "@example.com", "pw-" + s
-}
-
-// madeUpToken looks like a token the app issues (32 random bytes,
-// base64url) but was never issued.
-func madeUpToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var (
+	newUser     = testenv.NewUser
+	madeUpToken = testenv.MadeUpToken
+)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
 // ASVS 5.0 3.4.1, 12.1.1: with TLS_CERT and TLS_KEY the program serves
@@ -34,7 +36,7 @@ func TestRun_ServesHTTPSWithHSTSWhenGivenACertificate(t *testing.T) {
 		"TLS_KEY":      keyFile,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"web"}, func(k string) string { return base[k] }, logs, logs) }()
 	t.Cleanup(func() {
@@ -136,7 +138,7 @@ func TestRun_OverLongHeaderIsRefused(t *testing.T) {
 }
 
 // waitListening returns the address run logged it listens on.
-func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
+func waitListening(t *testing.T, logs *testenv.SyncBuffer, done chan error) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -20,7 +20,7 @@ import (
 
 // startRun starts the real program on 127.0.0.1:0 and returns its address
 // once /healthz answers, and a function that stops it and returns run's error.
-func startRun(t *testing.T, env map[string]string) (addr string, stop func() error, logs *syncBuffer) {
+func startRun(t *testing.T, env map[string]string) (addr string, stop func() error, logs *testenv.SyncBuffer) {
 	t.Helper()
 	base := map[string]string{
 		"ADDR":         "127.0.0.1:0",
@@ -33,7 +33,7 @@ func startRun(t *testing.T, env map[string]string) (addr string, stop func() err
 	}
 	getenv := func(k string) string { return base[k] }
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &testenv.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"web"}, getenv, logs, logs) }()
 
@@ -181,7 +181,7 @@ func TestRun_RefusesInvalidConfigurationNamingTheVariable(t *testing.T) {
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
 			env := map[string]string{name: value, "DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "x.db")}
-			var out syncBuffer
+			var out testenv.SyncBuffer
 			err := run(context.Background(), []string{"web"}, func(k string) string { return env[k] }, &out, &out)
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Errorf("run with %s=%s: error %v, want one naming %s", name, value, err, name)
@@ -199,7 +199,7 @@ func TestRun_MigrateCommandAppliesMigrationsAndExits(t *testing.T) {
 		return ""
 	}
 	for i, want := range []string{"applied now", "(0 migration(s) applied now)"} {
-		var out syncBuffer
+		var out testenv.SyncBuffer
 		if err := run(context.Background(), []string{"web", "migrate"}, getenv, &out, &out); err != nil {
 			t.Fatalf("migrate #%d: %v", i+1, err)
 		}
@@ -207,21 +207,4 @@ func TestRun_MigrateCommandAppliesMigrationsAndExits(t *testing.T) {
 			t.Errorf("migrate #%d output %q, want it to contain %q", i+1, out.String(), want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

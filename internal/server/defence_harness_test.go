@@ -11,6 +11,7 @@ import (
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
 // appOptions adds, to what newApp builds, what the defence-in-depth tests
@@ -27,7 +28,7 @@ type appOptions struct {
 // defendedHandler shares them, as replicas do.
 func newDefendedApp(t *testing.T, b backend, opts appOptions) *testApp {
 	t.Helper()
-	a := &testApp{t: t, env: b.open(t), logs: &syncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t)}
+	a := &testApp{t: t, env: b.open(t), logs: &testenv.SyncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t)}
 	for _, f := range opts.config {
 		f(&a.cfg)
 	}

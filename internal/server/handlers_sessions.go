@@ -134,6 +134,21 @@ func (a *app) renderSessions(w http.ResponseWriter, r *http.Request, status int,
 	a.render(w, r, status, "sessions", data)
 }
 
+// recentlyAuthenticated applies reauthenticate for the sessions page's
+// actions; when it answers false it has written the response (403 with the
+// page asking for the password, 429 or 503).
+func (a *app) recentlyAuthenticated(w http.ResponseWriter, r *http.Request) bool {
+	switch err := a.reauthenticate(r, false); {
+	case errors.Is(err, errReauthNeeded):
+		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
+		return false
+	case err != nil:
+		a.passwordCheckFailed(w, r, err)
+		return false
+	}
+	return true
+}
+
 const reauthMessage = "Enter your password to confirm: your last sign-in is older than the re-authentication window."
 
 func (a *app) sessionRevokePost(w http.ResponseWriter, r *http.Request) {
@@ -144,12 +159,7 @@ func (a *app) sessionRevokePost(w http.ResponseWriter, r *http.Request) {
 		a.logoutPost(w, r) // ending this session is logging out: no password needed
 		return
 	}
-	switch err := a.reauthenticate(r, false); {
-	case errors.Is(err, errReauthNeeded):
-		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
-		return
-	case err != nil:
-		a.passwordCheckFailed(w, r, err)
+	if !a.recentlyAuthenticated(w, r) {
 		return
 	}
 	found, err := a.sessions.Revoke(ctx, u.ID, id)
@@ -169,12 +179,7 @@ func (a *app) sessionRevokePost(w http.ResponseWriter, r *http.Request) {
 func (a *app) sessionsRevokeOthersPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
-	switch err := a.reauthenticate(r, false); {
-	case errors.Is(err, errReauthNeeded):
-		a.renderSessions(w, r, http.StatusForbidden, reauthMessage)
-		return
-	case err != nil:
-		a.passwordCheckFailed(w, r, err)
+	if !a.recentlyAuthenticated(w, r) {
 		return
 	}
 	n, err := a.sessions.RevokeOthers(ctx, u.ID, a.sessions.CurrentID(ctx))

@@ -1,10 +1,6 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
@@ -127,7 +123,7 @@ type testApp struct {
 	env *storeEnv
 	cfg config.Config
 
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 	mu      sync.Mutex
 	secrets map[string]string // secret value → what it is
 }
@@ -145,7 +141,7 @@ func testConfig(t *testing.T) config.Config {
 
 func newApp(t *testing.T, b backend, tweak ...func(*config.Config)) *testApp {
 	t.Helper()
-	a := &testApp{t: t, env: b.open(t), logs: &syncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t)}
+	a := &testApp{t: t, env: b.open(t), logs: &testenv.SyncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t)}
 	for _, f := range tweak {
 		f(&a.cfg)
 	}
@@ -355,40 +351,6 @@ func (c *client) mustBeAnonymous() {
 	}
 }
 
-// newUser returns a fresh email and a random password for it.
-func newUser() (email, password string) {
-	b := make([]byte, 9)
-	rand.Read(b)
-	s := base64.RawURLEncoding.EncodeToString(b)
-	return "user-" + strings.ToLower(s[:8]) + "@example.com", "pw-" + s
-}
-
-// randomToken looks like a token scs would issue, but was never issued.
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var _ = context.Background
-
 func mustPrefixes(t *testing.T, cidrs ...string) []netip.Prefix {
 	t.Helper()
 	var ps []netip.Prefix
@@ -401,3 +363,8 @@ func mustPrefixes(t *testing.T, cidrs ...string) []netip.Prefix {
 	}
 	return ps
 }
+
+var (
+	newUser     = testenv.NewUser
+	randomToken = testenv.MadeUpToken
+)
