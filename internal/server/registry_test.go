@@ -88,6 +88,26 @@ func TestSessions_ListedAndRevokedOneIsAnonymousAtOnce(t *testing.T) {
 	})
 }
 
+// Insecure direct object reference: one user cannot end another user's
+// session by its id.
+func TestSessions_CannotRevokeAnotherUsersSession(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		victim, attacker := app.newClient(), app.newClient()
+		vemail, vpw := newUser()
+		aemail, apw := newUser()
+		victim.signup(vemail, vpw)
+		attacker.signup(aemail, apw)
+		victimID, _ := victim.listed()
+		attacker.get("/sessions")
+		if r := attacker.post("/sessions/"+victimID+"/revoke", nil); r.status != http.StatusNotFound {
+			t.Errorf("revoking another user's session: %d, want 404", r.status)
+		}
+		victim.mustBeSignedIn(vemail)
+		attacker.mustBeSignedIn(aemail)
+	})
+}
+
 func TestSessions_RevokeOthersLeavesOnlyThisOne(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		app := newApp(t, b)
