@@ -52,7 +52,7 @@ type Manager struct {
 func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWriter, *http.Request, error)) *Manager {
 	sm := scs.New()
 	sm.Store = store
-	sm.Codec = sortedCodec{}
+	sm.Codec = compactCodec{}
 	// SECURITY(timeouts): idle timeout and absolute lifetime are enforced by
 	// the server — the store entry expires at min(last activity + idle,
 	// created + lifetime) and scs refuses to load it afterwards, whatever
