@@ -35,6 +35,10 @@ func TestBrowser_PagesRaiseNoConsoleErrorOrCSPViolation(t *testing.T) {
 		b.submitCredentials(loginForm, email, password)
 		b.mustShowProfile(a, email)
 		checkPage("profile (after login)")
+		for _, path := range []string{"/sessions", "/account/password", "/practices", "/practices/fixation", "/practices/headers"} {
+			b.open(a.URL + path)
+			checkPage(path)
+		}
 		b.logout(a)
 		checkPage("login (after the second logout)")
 

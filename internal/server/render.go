@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sessionlab/sessionlab/internal/lab"
 	"github.com/sessionlab/sessionlab/internal/users"
 	"github.com/sessionlab/sessionlab/web"
 )
@@ -54,6 +55,10 @@ type templateData struct {
 	Sessions      []sessionRow // /sessions
 	NeedsPassword bool         // a sensitive action must ask for the password
 	SignOutOthers bool         // the password form's checkbox
+
+	Practices []lab.Practice // /practices
+	Practice  *lab.Practice  // /practices/{slug}
+	Evidence  []lab.Evidence // its live evidence (nil: sign in to see it)
 }
 
 // formData echoes what the visitor typed (never a password) and the

@@ -50,6 +50,8 @@ func (a *app) routes() http.Handler {
 		)
 
 		r.Get("/", a.homeGet)
+		r.Get("/practices", a.practicesGet)
+		r.Get("/practices/{slug}", a.practiceGet)
 		r.Post("/logout", a.logoutPost)
 
 		// Anonymous only: a signed-in visitor is sent to the profile.

@@ -37,6 +37,7 @@ const (
 	keySeen   = "seen"    // int64 unix ns: last registry touch
 	keyIP     = "ip"      // the client IP the session is bound to
 	keyDevice = "device"  // short user-agent summary
+	keyPrev   = "prev"    // short id of the anonymous session login replaced
 )
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
@@ -118,10 +119,12 @@ func (m *Manager) Store() *Store { return m.store }
 // ASVS 5.0 7.2.4, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
 func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) error {
 	ctx := r.Context()
+	prev := m.ShortID(ctx) // kept only to show, on the fixation page, that it changed
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
 	now := time.Now()
+	m.scs.Put(ctx, keyPrev, prev)
 	m.scs.Put(ctx, keyUserID, userID)
 	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
 	// A new CSRF token too: one seen before login is worth nothing after.
@@ -222,6 +225,16 @@ func (m *Manager) Logout(ctx context.Context) error {
 	}
 	return nil
 }
+
+// PreLoginShortID is the short id of the anonymous session that login
+// replaced ("" when there was none).
+func (m *Manager) PreLoginShortID(ctx context.Context) string { return m.scs.GetString(ctx, keyPrev) }
+
+// CookieName is the session cookie's name.
+func (m *Manager) CookieName() string { return m.scs.Cookie.Name }
+
+// Lifetime is the absolute lifetime of a session.
+func (m *Manager) Lifetime() time.Duration { return m.scs.Lifetime }
 
 // CurrentID is the registry display id of this session ("" if anonymous).
 func (m *Manager) CurrentID(ctx context.Context) string { return m.scs.GetString(ctx, keySID) }
