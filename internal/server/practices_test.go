@@ -70,3 +70,18 @@ func TestPractices_FixationPageShowsTheRenewalOnYourOwnSession(t *testing.T) {
 		}
 	})
 }
+
+func TestStatic_FilesServedButNoDirectoryListing(t *testing.T) {
+	for _, b := range backends()[:1] {
+		app := newApp(t, b)
+		c := app.newClient()
+		if r := c.get("/static/app.css"); r.status != http.StatusOK || !strings.Contains(r.header.Get("Content-Type"), "text/css") {
+			t.Errorf("GET /static/app.css: %d %q", r.status, r.header.Get("Content-Type"))
+		}
+		for _, path := range []string{"/static/", "/static/../go.mod", "/static/nope.css"} {
+			if r := c.get(path); r.status != http.StatusNotFound || strings.Contains(r.body, `<a href="app.css">`) {
+				t.Errorf("GET %s: %d, want 404 without a listing", path, r.status)
+			}
+		}
+	}
+}
