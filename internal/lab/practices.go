@@ -37,6 +37,10 @@ type Facts struct {
 	ResponseHeaders map[string]string
 }
 
+// ShownHeaders are the security headers the headers practice shows, read
+// from the very response that carries the page.
+var ShownHeaders = []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "X-Frame-Options", "Strict-Transport-Security"}
+
 // Evidence is one live fact shown on a practice page.
 type Evidence struct{ Label, Value string }
 
@@ -224,7 +228,7 @@ var Practices = []Practice{
 		Where: []string{"internal/security/headers.go, csp.go, hsts.go"},
 		Evidence: func(f Facts) []Evidence {
 			var ev []Evidence
-			for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "X-Frame-Options", "Strict-Transport-Security"} {
+			for _, h := range ShownHeaders {
 				v := f.ResponseHeaders[h]
 				if v == "" && h == "Strict-Transport-Security" {
 					v = "not sent: this request is not over TLS"

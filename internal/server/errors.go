@@ -52,11 +52,6 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 }
 
-// storeError is scs's ErrorFunc: the session could not be loaded or saved.
-func (a *app) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	a.unavailable(w, r, err)
-}
-
 func (a *app) forbidden(w http.ResponseWriter, r *http.Request) {
 	a.errorPage(w, r, http.StatusForbidden, "This request was refused: it did not come from a form of this site, or the form has expired. Go back, reload the page and try again.")
 }

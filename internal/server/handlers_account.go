@@ -4,13 +4,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/security"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (a *app) accountGet(w http.ResponseWriter, r *http.Request) {
 	data := a.newData(r, "Account")
@@ -118,6 +115,6 @@ func (a *app) accountDeletePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.securityEvent(r, "account.deleted", slog.Int64("user_id", u.ID), slog.String("session", sid), slog.Int("sessions_ended", n))
-	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	w.Header().Set("Clear-Site-Data", clearSiteData)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }

@@ -174,6 +174,10 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// clearSiteData asks the browser to drop what it holds for this origin
+// when a session ends (logout, account deletion).
+const clearSiteData = `"cache", "cookies", "storage"`
+
 func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	userID, sid := a.sessions.UserID(ctx), a.sessions.ShortID(ctx)
@@ -183,7 +187,7 @@ func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 	}
 	// SECURITY(logout): also clear what the browser holds for this origin —
 	// ASVS 5.0 14.3.1, https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Clear-Site-Data
-	w.Header().Set("Clear-Site-Data", `"cache", "cookies", "storage"`)
+	w.Header().Set("Clear-Site-Data", clearSiteData)
 	if userID != 0 {
 		a.securityEvent(r, "logout", slog.Int64("user_id", userID), slog.String("session", sid))
 	}

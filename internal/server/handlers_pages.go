@@ -16,10 +16,6 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data := a.newData(r, "Profile")
 	deadline := a.sessions.Deadline(ctx)
-	idle := time.Now().Add(a.sessions.IdleTimeout())
-	if idle.After(deadline) {
-		idle = deadline
-	}
 	entries, err := a.activeSessions(r)
 	if err != nil {
 		a.unavailable(w, r, err)
@@ -35,7 +31,7 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 		CookieName:      a.cfg.CookieName(),
 		AuthenticatedAt: a.sessions.AuthenticatedAt(ctx),
 		IdleTimeout:     a.sessions.IdleTimeout(),
-		IdleDeadline:    idle,
+		IdleDeadline:    a.sessions.IdleDeadline(ctx),
 		Deadline:        deadline,
 	}
 	a.render(w, r, http.StatusOK, "profile", data)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/crypto/bcrypt"
@@ -45,10 +44,6 @@ func (a *app) labFacts(w http.ResponseWriter, r *http.Request) (lab.Facts, error
 	ctx := r.Context()
 	_, cookieErr := r.Cookie(a.sessions.CookieName())
 	deadline := a.sessions.Deadline(ctx)
-	idle := time.Now().Add(a.sessions.IdleTimeout())
-	if idle.After(deadline) {
-		idle = deadline
-	}
 	f := lab.Facts{
 		CookieName:      a.sessions.CookieName(),
 		CookieSent:      cookieErr == nil,
@@ -57,7 +52,7 @@ func (a *app) labFacts(w http.ResponseWriter, r *http.Request) (lab.Facts, error
 		Store:           a.sessions.Store().Kind,
 		IdleTimeout:     a.sessions.IdleTimeout(),
 		Lifetime:        a.sessions.Lifetime(),
-		IdleDeadline:    idle,
+		IdleDeadline:    a.sessions.IdleDeadline(ctx),
 		Deadline:        deadline,
 		AuthenticatedAt: a.sessions.AuthenticatedAt(ctx),
 		ReauthWindow:    a.cfg.ReauthWindow,
@@ -72,7 +67,7 @@ func (a *app) labFacts(w http.ResponseWriter, r *http.Request) (lab.Facts, error
 		TLS:             r.TLS != nil,
 		ResponseHeaders: map[string]string{},
 	}
-	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy", "X-Frame-Options", "Strict-Transport-Security"} {
+	for _, h := range lab.ShownHeaders {
 		f.ResponseHeaders[h] = w.Header().Get(h)
 	}
 	if u := userFrom(ctx); u != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -199,7 +200,7 @@ func signedOutOthersMessage(n int) string {
 	case 1:
 		return "1 other session has ended."
 	}
-	return itoa(n) + " other sessions have ended."
+	return strconv.Itoa(n) + " other sessions have ended."
 }
 
 // activeSessions counts the user's live sessions for the profile.

@@ -90,13 +90,16 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 		}
 
 		bound, current := a.sessions.BoundIP(ctx), security.ClientAddr(ctx)
-		switch session.CheckIP(session.IPBinding(a.cfg.IPBinding), bound, current) {
-		case session.IPChanged:
+		verdict := session.CheckIP(session.IPBinding(a.cfg.IPBinding), bound, current)
+		if verdict != session.IPAllowed {
+			action := "logged"
+			if verdict == session.IPRejected {
+				action = "session destroyed"
+			}
 			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", id), slog.String("session", a.sessions.ShortID(ctx)),
-				slog.String("bound_ip", bound.String()), slog.String("action", "logged"))
-		case session.IPRejected:
-			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", id), slog.String("session", a.sessions.ShortID(ctx)),
-				slog.String("bound_ip", bound.String()), slog.String("action", "session destroyed"))
+				slog.String("bound_ip", bound.String()), slog.String("action", action))
+		}
+		if verdict == session.IPRejected {
 			if err := a.sessions.Logout(ctx); err != nil {
 				a.unavailable(w, r, err)
 				return

@@ -91,6 +91,6 @@ func NewServer(deps Deps) (http.Handler, error) {
 		Secure:      deps.Config.CookieSecure,
 		IdleTimeout: deps.Config.IdleTimeout,
 		Lifetime:    deps.Config.Lifetime,
-	}, deps.Store, a.storeError)
+	}, deps.Store, a.unavailable) // a store failure is a 503, never a signed-in page
 	return a.routes(), nil
 }

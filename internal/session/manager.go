@@ -166,8 +166,7 @@ func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP ne
 	if _, _, err := m.scs.Commit(ctx); err != nil {
 		return err
 	}
-	m.scs.Put(ctx, keySeen, now.UnixNano())
-	if err := m.store.Registry.Put(ctx, userID, m.entry(ctx, clientIP, now), m.keepUntil(ctx, now)); err != nil {
+	if err := m.register(ctx, userID, clientIP, now); err != nil {
 		m.scs.Destroy(ctx)
 		return fmt.Errorf("register session: %w", err)
 	}
@@ -185,6 +184,11 @@ func (m *Manager) Touch(ctx context.Context, clientIP netip.Addr) error {
 	if now.Sub(time.Unix(0, m.scs.GetInt64(ctx, keySeen))) < m.touchEvery {
 		return nil
 	}
+	return m.register(ctx, userID, clientIP, now)
+}
+
+// register writes this session's registry entry as seen now.
+func (m *Manager) register(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time) error {
 	m.scs.Put(ctx, keySeen, now.UnixNano())
 	return m.store.Registry.Put(ctx, userID, m.entry(ctx, clientIP, now), m.keepUntil(ctx, now))
 }
@@ -317,6 +321,16 @@ func (m *Manager) AuthenticatedAt(ctx context.Context) time.Time {
 
 // Deadline is the session's absolute expiry.
 func (m *Manager) Deadline(ctx context.Context) time.Time { return m.scs.Deadline(ctx) }
+
+// IdleDeadline is when the session ends if no other request comes: the
+// idle timeout from now, but never past the absolute deadline.
+func (m *Manager) IdleDeadline(ctx context.Context) time.Time {
+	idle, deadline := time.Now().Add(m.scs.IdleTimeout), m.scs.Deadline(ctx)
+	if idle.After(deadline) {
+		return deadline
+	}
+	return idle
+}
 
 // IdleTimeout is how long the session survives without a request.
 func (m *Manager) IdleTimeout() time.Duration { return m.scs.IdleTimeout }
