@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
@@ -74,7 +75,7 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 		}
 	case "redis":
 		u := testenv.RedisURL(t)
-		st = session.NewRedisStore(session.NewRedisPool(u), testenv.RedisPrefix(t, u))
+		st = redisdb.NewSessionStore(redisdb.NewPool(u), testenv.RedisPrefix(t, u))
 	default:
 		t.Fatalf("unknown store %q", kind)
 	}

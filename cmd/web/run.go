@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 )
@@ -59,11 +60,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var store *session.Store
 	deps := server.Deps{Config: cfg, Logger: logger, DB: db}
 	if cfg.RedisURL != "" {
-		pool := session.NewRedisPool(cfg.RedisURL)
-		store = session.NewRedisStore(pool, session.DefaultRedisNamespace)
+		pool := redisdb.NewPool(cfg.RedisURL)
+		store = redisdb.NewSessionStore(pool, redisdb.DefaultNamespace)
 		// Login and sign-up throttling counts in the same Redis, so every
 		// replica shares them; the pool is closed with the store.
-		deps.RateLimitRedis, deps.RateLimitPrefix = pool, session.DefaultRedisNamespace+"ratelimit:"
+		deps.RateLimitCounter = redisdb.LimitCounters(pool, redisdb.DefaultNamespace+"ratelimit:")
 	} else {
 		if store, err = session.NewSQLStore(db, logger); err != nil {
 			return err

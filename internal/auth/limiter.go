@@ -26,7 +26,7 @@ type Limit struct {
 
 // NewLimit returns a Limit of max events per window, counted in counter
 // (httprate.NewLocalLimitCounter for one process, a shared counter such as
-// security.RedisLimitCounter for many). A nil counter counts in memory.
+// redisdb.LimitCounter for many). A nil counter counts in memory.
 func NewLimit(max int, window time.Duration, counter httprate.LimitCounter) *Limit {
 	if counter == nil {
 		counter = httprate.NewLocalLimitCounter(window)

@@ -243,7 +243,7 @@ var Practices = []Practice{
 		What:     "When the session store or the database does not answer, every page that needs them answers 503 — never a page that treats the visitor as signed in — with a generic message; the details go to the log with a request id. Redis calls have timeouts, so an outage cannot hang requests, and the app recovers by itself.",
 		Why:      "An outage must not become a way in, nor a way to read internals off an error page.",
 		Standard: "ASVS 5.0 16.5.1, 16.5.3", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html",
-		Where: []string{"internal/server/errors.go unavailable", "internal/session/manager.go (ErrorFunc)", "internal/session/store.go NewRedisPool"},
+		Where: []string{"internal/server/errors.go unavailable", "internal/session/manager.go (ErrorFunc)", "internal/redisdb/pool.go NewPool"},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Store", f.Store},

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
@@ -48,7 +49,7 @@ func benchServer(b *testing.B, store func(testing.TB) *session.Store, cost int) 
 
 func redisBenchStore(tb testing.TB) *session.Store {
 	u := testenv.RedisURL(tb)
-	st := session.NewRedisStore(session.NewRedisPool(u), testenv.RedisPrefix(tb, u))
+	st := redisdb.NewSessionStore(redisdb.NewPool(u), testenv.RedisPrefix(tb, u))
 	tb.Cleanup(func() { st.Close() })
 	return st
 }

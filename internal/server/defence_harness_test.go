@@ -9,8 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
-	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
@@ -49,9 +49,9 @@ func (a *testApp) defendedHandler(opts appOptions) http.Handler {
 		Store:  a.env.store,
 	}
 	if a.env.redisURL != "" {
-		pool := session.NewRedisPool(a.env.redisURL)
+		pool := redisdb.NewPool(a.env.redisURL)
 		a.t.Cleanup(func() { pool.Close() })
-		d.RateLimitRedis, d.RateLimitPrefix = pool, rateLimitPrefix(a)
+		d.RateLimitCounter = redisdb.LimitCounters(pool, rateLimitPrefix(a))
 	}
 	if opts.deps != nil {
 		opts.deps(&d)

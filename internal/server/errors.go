@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/sessionlab/sessionlab/internal/session"
 )
 
 // SECURITY(errors): every failure answers a generic page with no stack,
@@ -45,6 +47,11 @@ func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
 func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	// A client that hung up is not a dependency failure.
 	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		return
+	}
+	// Nor is a session that was ended by another request meanwhile.
+	if errors.Is(err, session.ErrEnded) {
+		a.errorPage(w, r, http.StatusConflict, "Your session was ended (signed out or revoked elsewhere) while this request was in progress. Please log in again.")
 		return
 	}
 	a.log.ErrorContext(r.Context(), "dependency unavailable", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))

@@ -16,16 +16,10 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	data := a.newData(r, "Profile")
 	deadline := a.sessions.Deadline(ctx)
-	entries, err := a.activeSessions(r)
-	if err != nil {
-		a.unavailable(w, r, err)
-		return
-	}
 	data.Session = &sessionView{
 		BoundIP:         a.sessions.BoundIP(ctx).String(),
 		CurrentIP:       security.ClientAddr(ctx).String(),
 		IPBinding:       string(a.cfg.IPBinding),
-		ActiveSessions:  len(entries),
 		ShortID:         a.sessions.ShortID(ctx),
 		Store:           a.sessions.Store().Kind,
 		CookieName:      a.cfg.CookieName(),

@@ -203,7 +203,8 @@ func signedOutOthersMessage(n int) string {
 	return strconv.Itoa(n) + " other sessions have ended."
 }
 
-// activeSessions counts the user's live sessions for the profile.
+// activeSessions lists the user's live sessions (the practice pages count
+// them; the profile does not, to stay at one store read).
 func (a *app) activeSessions(r *http.Request) ([]session.Entry, error) {
 	return a.sessions.List(r.Context(), userFrom(r.Context()).ID)
 }

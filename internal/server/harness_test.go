@@ -19,6 +19,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
@@ -60,7 +61,7 @@ func backends() []backend {
 
 // redisStoreEnv keeps sessions in the Redis at u under prefix, users in SQLite.
 func redisStoreEnv(t *testing.T, u, prefix string) *storeEnv {
-	st := session.NewRedisStore(session.NewRedisPool(u), prefix)
+	st := redisdb.NewSessionStore(redisdb.NewPool(u), prefix)
 	t.Cleanup(func() { st.Close() })
 	return &storeEnv{db: testenv.SQLite(t), store: st, redisURL: u, prefix: prefix,
 		has: func(t *testing.T, token string) bool {

@@ -73,7 +73,7 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 //   - the IP binding policy: a rejected client loses the session at once;
 //   - the user: a session whose user no longer exists is destroyed, a
 //     database failure is a 503;
-//   - the registry's "last seen", at most once per TouchEvery.
+//   - the idle expiry and the registry's "last seen", once per refresh interval (Manager.Touch).
 //
 // Revocation needs no lookup here: a revoked session is deleted from the
 // store, so it does not load, and a request in flight cannot write it back.
@@ -90,7 +90,7 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 		}
 
 		bound, current := a.sessions.BoundIP(ctx), security.ClientAddr(ctx)
-		verdict := session.CheckIP(session.IPBinding(a.cfg.IPBinding), bound, current)
+		verdict := session.CheckIP(a.cfg.IPBinding, bound, current)
 		if verdict != session.IPAllowed {
 			action := "logged"
 			if verdict == session.IPRejected {

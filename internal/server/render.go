@@ -81,7 +81,6 @@ type sessionView struct {
 	BoundIP         string
 	CurrentIP       string
 	IPBinding       string
-	ActiveSessions  int
 }
 
 // newData fills what every page needs from the request.

@@ -6,12 +6,10 @@ import (
 	"net/http"
 
 	"github.com/go-chi/httprate"
-	"github.com/gomodule/redigo/redis"
 
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
-	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/users"
 )
@@ -24,11 +22,12 @@ type Deps struct {
 	DB     *database.DB
 	Store  *session.Store
 
-	// RateLimitRedis, when set, keeps the login and sign-up throttling
-	// counts in Redis under RateLimitPrefix, so every replica shares them;
-	// nil keeps them in this process's memory.
-	RateLimitRedis  *redis.Pool
-	RateLimitPrefix string
+	// RateLimitCounter, when set, makes the counter of one named
+	// throttling budget (e.g. redisdb.LimitCounter, so every replica
+	// shares the counts); nil keeps them in this process's memory.
+	RateLimitCounter func(name string) httprate.LimitCounter
+	// SessionHooks let tests stop requests where races happen.
+	SessionHooks session.Hooks
 	// HashSlots bounds concurrent bcrypt work; nil makes
 	// Config.BcryptConcurrency slots with a Config.BcryptWait wait.
 	HashSlots *auth.HashSlots
@@ -74,23 +73,18 @@ func NewServer(deps Deps) (http.Handler, error) {
 	if a.slots == nil {
 		a.slots = auth.NewHashSlots(deps.Config.BcryptConcurrency, deps.Config.BcryptWait)
 	}
-	var counter func(name string) httprate.LimitCounter // nil: in memory
-	if deps.RateLimitRedis != nil {
-		counter = func(name string) httprate.LimitCounter {
-			return security.NewRedisLimitCounter(deps.RateLimitRedis, deps.RateLimitPrefix+name+":")
-		}
-	}
 	a.throttle = auth.NewThrottle(auth.ThrottleLimits{
 		AccountFailures: deps.Config.LoginAccountLimit,
 		IPFailures:      deps.Config.LoginIPLimit,
 		IPSignups:       deps.Config.SignupIPLimit,
 		Window:          deps.Config.ThrottleWindow,
-	}, counter)
+	}, deps.RateLimitCounter)
 	a.sessions = session.NewManager(session.Options{
 		CookieName:  deps.Config.CookieName(),
 		Secure:      deps.Config.CookieSecure,
 		IdleTimeout: deps.Config.IdleTimeout,
 		Lifetime:    deps.Config.Lifetime,
+		Hooks:       deps.SessionHooks,
 	}, deps.Store, a.unavailable) // a store failure is a 503, never a signed-in page
 	return a.routes(), nil
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
@@ -448,7 +448,7 @@ func TestStoreDown_AnswersServiceUnavailableNeverSignedIn(t *testing.T) {
 			}
 			closed := "redis://" + ln.Addr().String() + "/0"
 			ln.Close()
-			down := session.NewRedisStore(session.NewRedisPool(closed), app.env.prefix)
+			down := redisdb.NewSessionStore(redisdb.NewPool(closed), app.env.prefix)
 			t.Cleanup(func() { down.Close() })
 			app.ts.Config.Handler = app.handler(down)
 
@@ -519,7 +519,7 @@ func TestBodyLimit_LargeFormIsRefused(t *testing.T) {
 func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
 	srv := testenv.StartRedisServer(t)
 	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
-		return redisStoreEnv(t, srv.URL(), session.DefaultRedisNamespace)
+		return redisStoreEnv(t, srv.URL(), redisdb.DefaultNamespace)
 	}}
 	app := newApp(t, b)
 	email, pw := newUser()

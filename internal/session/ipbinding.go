@@ -1,21 +1,9 @@
 package session
 
-import "net/netip"
+import (
+	"net/netip"
 
-// IPBinding is the policy for a session whose requests come from another
-// client IP than the one it signed in from.
-type IPBinding string
-
-const (
-	// IPOff ignores the client IP.
-	IPOff IPBinding = "off"
-	// IPLog allows the request and logs the change.
-	IPLog IPBinding = "log"
-	// IPSubnet ends the session when the IP leaves the sign-in /24 (IPv4)
-	// or /64 (IPv6); mobile clients hopping inside their network stay in.
-	IPSubnet IPBinding = "subnet"
-	// IPStrict ends the session on any change of IP.
-	IPStrict IPBinding = "strict"
+	"github.com/sessionlab/sessionlab/internal/config"
 )
 
 // IPVerdict is what to do with a request under an IP binding policy.
@@ -36,8 +24,8 @@ const (
 // share one — so the policy is a documented choice, not a guarantee —
 // ASVS 5.0 8.2.4 (contextual attributes),
 // https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#binding-the-session-id-to-other-user-properties
-func CheckIP(policy IPBinding, bound, current netip.Addr) IPVerdict {
-	if policy == IPOff {
+func CheckIP(policy config.IPBinding, bound, current netip.Addr) IPVerdict {
+	if policy == config.IPBindingOff {
 		return IPAllowed
 	}
 	bound, current = bound.Unmap(), current.Unmap()
@@ -45,9 +33,9 @@ func CheckIP(policy IPBinding, bound, current netip.Addr) IPVerdict {
 		return IPAllowed
 	}
 	switch policy {
-	case IPLog:
+	case config.IPBindingLog:
 		return IPChanged
-	case IPSubnet:
+	case config.IPBindingSubnet:
 		if sameSubnet(bound, current) {
 			return IPAllowed
 		}

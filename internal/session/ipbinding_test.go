@@ -3,26 +3,28 @@ package session
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/sessionlab/sessionlab/internal/config"
 )
 
 func TestCheckIP_PolicyTable(t *testing.T) {
 	a := netip.MustParseAddr
 	tests := []struct {
-		policy         IPBinding
+		policy         config.IPBinding
 		bound, current string
 		want           IPVerdict
 	}{
-		{IPStrict, "192.0.2.10", "192.0.2.10", IPAllowed},
-		{IPStrict, "192.0.2.10", "192.0.2.11", IPRejected},
-		{IPStrict, "192.0.2.10", "::ffff:192.0.2.10", IPAllowed}, // same address, mapped form
-		{IPSubnet, "192.0.2.10", "192.0.2.250", IPAllowed},
-		{IPSubnet, "192.0.2.10", "192.0.3.10", IPRejected},
-		{IPSubnet, "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", IPAllowed},
-		{IPSubnet, "2001:db8:1:2::1", "2001:db8:1:3::1", IPRejected},
-		{IPSubnet, "192.0.2.10", "2001:db8::1", IPRejected},
-		{IPLog, "192.0.2.10", "198.51.100.1", IPChanged},
-		{IPLog, "192.0.2.10", "192.0.2.10", IPAllowed},
-		{IPOff, "192.0.2.10", "198.51.100.1", IPAllowed},
+		{config.IPBindingStrict, "192.0.2.10", "192.0.2.10", IPAllowed},
+		{config.IPBindingStrict, "192.0.2.10", "192.0.2.11", IPRejected},
+		{config.IPBindingStrict, "192.0.2.10", "::ffff:192.0.2.10", IPAllowed}, // same address, mapped form
+		{config.IPBindingSubnet, "192.0.2.10", "192.0.2.250", IPAllowed},
+		{config.IPBindingSubnet, "192.0.2.10", "192.0.3.10", IPRejected},
+		{config.IPBindingSubnet, "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", IPAllowed},
+		{config.IPBindingSubnet, "2001:db8:1:2::1", "2001:db8:1:3::1", IPRejected},
+		{config.IPBindingSubnet, "192.0.2.10", "2001:db8::1", IPRejected},
+		{config.IPBindingLog, "192.0.2.10", "198.51.100.1", IPChanged},
+		{config.IPBindingLog, "192.0.2.10", "192.0.2.10", IPAllowed},
+		{config.IPBindingOff, "192.0.2.10", "198.51.100.1", IPAllowed},
 	}
 	for _, tt := range tests {
 		if got := CheckIP(tt.policy, a(tt.bound), a(tt.current)); got != tt.want {
@@ -31,7 +33,7 @@ func TestCheckIP_PolicyTable(t *testing.T) {
 	}
 	// An unknown address (e.g. an unparsable X-Forwarded-For chain) never
 	// matches, not even another unknown one.
-	if got := CheckIP(IPStrict, netip.Addr{}, netip.Addr{}); got != IPRejected {
+	if got := CheckIP(config.IPBindingStrict, netip.Addr{}, netip.Addr{}); got != IPRejected {
 		t.Errorf("CheckIP(strict, unknown, unknown) = %d, want IPRejected", got)
 	}
 }

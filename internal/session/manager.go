@@ -20,11 +20,25 @@ type Options struct {
 	Secure      bool
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
-	// TouchEvery is how often a session's "last seen" is written to the
-	// registry (default one minute): a write per request would double the
-	// store traffic for a value nobody needs to the second.
-	TouchEvery time.Duration
+	// Hooks let tests stop a request at the moments races happen.
+	Hooks Hooks
 }
+
+// Hooks are called, when set, at points where another request can
+// interleave. Production code sets none.
+type Hooks struct {
+	// Loaded runs once the request's session is loaded, before the handler.
+	Loaded func(r *http.Request)
+	// Registered runs after Login or Reauthenticated saved the session
+	// under its new token and registered it, before the request ends.
+	Registered func(ctx context.Context)
+	// Committed runs after each write of a session to the stock store.
+	Committed func(ctx context.Context, storeKey string)
+}
+
+// ErrEnded reports that the session was ended (logged out, revoked,
+// renewed by another request) while this request was using it.
+var ErrEnded = errEnded
 
 // Keys of the values a session carries. Nothing else is stored in it.
 const (
@@ -34,7 +48,7 @@ const (
 	keyFlash  = "flash"   // a one-time message for the next page
 	keySID    = "sid"     // registry display id
 	keyBorn   = "born"    // int64 unix ns: when this signed-in session began
-	keySeen   = "seen"    // int64 unix ns: last registry touch
+	keySeen   = "seen"    // int64 unix ns: last refresh of the idle expiry and the registry
 	keyIP     = "ip"      // the client IP the session is bound to
 	keyDevice = "device"  // short user-agent summary
 	keyPrev   = "prev"    // short id of the anonymous session login replaced
@@ -44,8 +58,8 @@ const (
 type Manager struct {
 	scs          *scs.SessionManager
 	store        *Store
-	touchEvery   time.Duration
 	refreshEvery time.Duration
+	hooks        Hooks
 }
 
 // NewManager configures scs for store. onStoreError answers a request whose
@@ -85,23 +99,36 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 		onStoreError(w, r, err)
 		seal(w)
 	}
-	if opts.TouchEvery <= 0 {
-		opts.TouchEvery = time.Minute
+	// A tombstone outlives every request that could still hold its session.
+	if opts.Lifetime > 0 {
+		store.guard.ttl = opts.Lifetime
 	}
-	// An unchanged session is saved again when its idle expiry would move
-	// by a tenth of the idle timeout (at most a minute): most requests then
-	// cost one store read and no write.
+	store.guard.committed = opts.Hooks.Committed
+	// The idle expiry and the registry's "last seen" are refreshed once a
+	// tenth of the idle timeout (at most a minute) has passed: in between,
+	// a request that changes nothing leaves the session's bytes equal to
+	// what was loaded, and the guard writes nothing.
 	refresh := min(opts.IdleTimeout/10, time.Minute)
-	return &Manager{scs: sm, store: store, touchEvery: opts.TouchEvery, refreshEvery: refresh}
+	if opts.IdleTimeout <= 0 {
+		refresh = time.Minute
+	}
+	return &Manager{scs: sm, store: store, refreshEvery: refresh, hooks: opts.Hooks}
 }
 
 // Middleware loads and saves the session around next. Responses are never
 // cached, and once a store error has been answered nothing else the handler
 // writes reaches the client.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
+	if m.hooks.Loaded != nil {
+		h := next
+		next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			m.hooks.Loaded(r)
+			h.ServeHTTP(w, r)
+		})
+	}
 	inner := m.scs.LoadAndSave(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withLoadState(r.Context(), m.refreshEvery)))
+		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withReqState(r.Context())))
 	})
 }
 
@@ -133,7 +160,8 @@ func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) erro
 	m.scs.Put(ctx, keyBorn, now.UnixNano())
 	m.scs.Put(ctx, keyIP, clientIP.String())
 	m.scs.Put(ctx, keyDevice, DeviceSummary(r.UserAgent()))
-	return m.saveAndRegister(ctx, userID, clientIP, now)
+	m.scs.Put(ctx, keySeen, now.UnixNano())
+	return m.saveAndRegister(ctx, userID, clientIP, now, "")
 }
 
 // Reauthenticated records a fresh password check in this session: the
@@ -147,6 +175,7 @@ func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr) error {
 	ctx := r.Context()
 	userID := m.UserID(ctx)
 	deadline := m.scs.Deadline(ctx)
+	oldKey := StoreKey(m.scs.Token(ctx))
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -154,43 +183,92 @@ func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr) error {
 	now := time.Now()
 	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
 	m.scs.Put(ctx, keyCSRF, newCSRFToken())
-	return m.saveAndRegister(ctx, userID, clientIP, now)
+	m.scs.Put(ctx, keySeen, now.UnixNano())
+	return m.saveAndRegister(ctx, userID, clientIP, now, oldKey)
 }
 
 // saveAndRegister writes the session under its new token now (not at the
 // end of the request), then records it in the registry, so the registry
-// never points at a session the store does not have. If the registry
-// cannot be written, the session is destroyed: an unregistered session
-// could not be listed or ended by its owner.
-func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time) error {
+// never points at a session the store does not have. renewedFrom is the
+// store key a re-authentication renewed from ("" at login).
+//
+// SECURITY(revocation): a renewal racing the end of its session must not
+// come back under the new token. The guard checks the session's tombstone
+// after the save; the registry moves the entry to the new key only while
+// it still points at the old one; and the tombstone is checked once more
+// after that move. Whoever ends the session writes its tombstone, then
+// re-reads the registry: either it sees the new key and deletes it, or
+// this check sees the tombstone — ASVS 5.0 7.4.1, 7.5.2.
+func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time, renewedFrom string) error {
+	sid := m.CurrentID(ctx)
+	watch(ctx, sid)
 	if _, _, err := m.scs.Commit(ctx); err != nil {
 		return err
 	}
-	if err := m.register(ctx, userID, clientIP, now); err != nil {
-		m.scs.Destroy(ctx)
-		return fmt.Errorf("register session: %w", err)
+	if endedMeanwhile(ctx) {
+		return m.ended(ctx)
+	}
+	e, until := m.entry(ctx, clientIP, now), m.keepUntil(ctx, now)
+	if renewedFrom == "" {
+		if err := m.store.Registry.Put(ctx, userID, e, until); err != nil {
+			m.scs.Destroy(ctx)
+			return fmt.Errorf("register session: %w", err)
+		}
+	} else {
+		moved, err := m.store.Registry.Update(ctx, userID, e, renewedFrom, until)
+		if err != nil {
+			m.scs.Destroy(ctx)
+			return fmt.Errorf("register session: %w", err)
+		}
+		if !moved {
+			return m.ended(ctx)
+		}
+		if gone, err := m.store.marks.AnyMarked(ctx, sidMark(sid)); err != nil || gone {
+			if err == nil {
+				err = m.ended(ctx)
+			} else {
+				m.scs.Destroy(ctx)
+			}
+			return err
+		}
+	}
+	if m.hooks.Registered != nil {
+		m.hooks.Registered(ctx)
 	}
 	return nil
 }
 
-// Touch refreshes the registry's "last seen" and IP for a signed-in
-// session, at most once per TouchEvery.
+// ended destroys what this request holds of a session that was ended
+// meanwhile and reports ErrEnded.
+func (m *Manager) ended(ctx context.Context) error {
+	if err := m.scs.Destroy(ctx); err != nil {
+		return err
+	}
+	return ErrEnded
+}
+
+// Touch refreshes the session's idle expiry and, for a signed-in session,
+// the registry's "last seen" and IP — once per refresh interval, by
+// changing the session data (so the guard saves it), never on every
+// request.
 func (m *Manager) Touch(ctx context.Context, clientIP netip.Addr) error {
+	if m.scs.Token(ctx) == "" {
+		return nil // no session yet: nothing to keep alive
+	}
+	now := time.Now()
+	if now.Sub(time.Unix(0, m.scs.GetInt64(ctx, keySeen))) < m.refreshEvery {
+		return nil
+	}
+	m.scs.Put(ctx, keySeen, now.UnixNano())
 	userID := m.UserID(ctx)
 	if userID == 0 {
 		return nil
 	}
-	now := time.Now()
-	if now.Sub(time.Unix(0, m.scs.GetInt64(ctx, keySeen))) < m.touchEvery {
-		return nil
-	}
-	return m.register(ctx, userID, clientIP, now)
-}
-
-// register writes this session's registry entry as seen now.
-func (m *Manager) register(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time) error {
-	m.scs.Put(ctx, keySeen, now.UnixNano())
-	return m.store.Registry.Put(ctx, userID, m.entry(ctx, clientIP, now), m.keepUntil(ctx, now))
+	// false: the session was ended or renewed elsewhere since this request
+	// loaded it. Its entry is left alone; the guard undoes this request's
+	// save if the session was ended.
+	_, err := m.store.Registry.Update(ctx, userID, m.entry(ctx, clientIP, now), StoreKey(m.scs.Token(ctx)), m.keepUntil(ctx, now))
+	return err
 }
 
 func (m *Manager) entry(ctx context.Context, clientIP netip.Addr, now time.Time) Entry {
@@ -206,7 +284,7 @@ func (m *Manager) entry(ctx context.Context, clientIP netip.Addr, now time.Time)
 
 // keepUntil is the latest the session can live without another touch.
 func (m *Manager) keepUntil(ctx context.Context, now time.Time) time.Time {
-	until := now.Add(m.scs.IdleTimeout + m.touchEvery)
+	until := now.Add(m.scs.IdleTimeout + m.refreshEvery)
 	if d := m.scs.Deadline(ctx); m.scs.IdleTimeout == 0 || d.Before(until) {
 		until = d
 	}
@@ -220,14 +298,15 @@ func (m *Manager) keepUntil(ctx context.Context, now time.Time) time.Time {
 // (Max-Age=0) — ASVS 5.0 7.4.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#manual-session-expiration
 func (m *Manager) Logout(ctx context.Context) error {
-	userID, sid := m.UserID(ctx), m.CurrentID(ctx)
-	if err := m.scs.Destroy(ctx); err != nil {
-		return err
+	userID, sid, token := m.UserID(ctx), m.CurrentID(ctx), m.scs.Token(ctx)
+	if userID != 0 && sid != "" && token != "" {
+		// Ended like any revoked session, so a renewal of this session in
+		// another request cannot outlive it.
+		if err := m.end(ctx, userID, []Entry{{ID: sid, StoreKey: StoreKey(token)}}); err != nil {
+			return err
+		}
 	}
-	if userID != 0 && sid != "" {
-		return m.store.Registry.Remove(ctx, userID, sid)
-	}
-	return nil
+	return m.scs.Destroy(ctx)
 }
 
 // PreLoginShortID is the short id of the anonymous session that login
@@ -293,14 +372,34 @@ func (m *Manager) RevokeOthers(ctx context.Context, userID int64, keepID string)
 	return len(others), m.end(ctx, userID, others)
 }
 
-// end deletes sessions from the store, then their registry entries.
+// end ends sessions: tombstones, then the store entries (guard.end); then
+// the registry is read again, and an entry that a concurrent renewal moved
+// to a new key has that key ended too; then the entries are removed.
 func (m *Manager) end(ctx context.Context, userID int64, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := m.store.end(ctx, entries); err != nil {
+		return err
+	}
+	ending := make(map[string]string, len(entries)) // id → key ended
 	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if err := m.store.DeleteCtx(ctx, e.StoreKey); err != nil {
-			return err
-		}
+		ending[e.ID] = e.StoreKey
 		ids = append(ids, e.ID)
+	}
+	now, err := m.store.Registry.List(ctx, userID)
+	if err != nil {
+		return err
+	}
+	var moved []Entry
+	for _, e := range now {
+		if key, ok := ending[e.ID]; ok && e.StoreKey != key {
+			moved = append(moved, e)
+		}
+	}
+	if err := m.store.end(ctx, moved); err != nil {
+		return err
 	}
 	return m.store.Registry.Remove(ctx, userID, ids...)
 }

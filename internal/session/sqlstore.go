@@ -2,113 +2,124 @@ package session
 
 import (
 	"context"
-	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
+
+	"github.com/alexedwards/scs/postgresstore"
+	"github.com/alexedwards/scs/sqlite3store"
+	"github.com/alexedwards/scs/v2"
 
 	"github.com/sessionlab/sessionlab/internal/database"
 )
 
-// sqlStore keeps sessions in the sessions table of the app's database
-// (the schema of scs's sqlite3store and postgresstore). Unlike those, it
-// never uses REPLACE/UPSERT to save a session this request loaded: that is
-// an UPDATE, which does nothing when the row was deleted meanwhile.
-type sqlStore struct {
-	db *database.DB
-	// live is the SQL condition for "not expired"; setExpiry turns a bound
-	// parameter into the expiry column's type; getExpiry reads the column
-	// as unix milliseconds.
-	live, setExpiry, getExpiry string
-	// expiryArg converts a time for that parameter.
-	expiryArg func(time.Time) any
-}
+// sqlCleanupInterval is how often expired rows are deleted: sessions (by
+// the stock store's own cleanup), tombstones and registry rows left
+// without a live session (here). Expired rows are never loaded anyway;
+// the cleanup only reclaims space.
+const sqlCleanupInterval = 5 * time.Minute
 
-func newSQLStore(db *database.DB) (*sqlStore, error) {
-	switch db.Dialect {
+// NewSQLStore keeps sessions in the sessions table of the app's database
+// through scs's own sqlite3store or postgresstore, unmodified, behind the
+// revocation guard; tombstones in session_tombstones and the registry in
+// user_sessions. The database itself is closed by its owner, not by
+// Store.Close.
+func NewSQLStore(db *database.DB, log *slog.Logger) (*Store, error) {
+	var (
+		stock   scs.Store
+		stop    func()
+		live    string // SQL condition for "this sessions row has not expired"
+		dialect = db.Dialect
+	)
+	switch dialect {
 	case database.DialectSQLite:
-		return &sqlStore{db: db,
-			live:      "julianday('now') < expiry",
-			setExpiry: "julianday(?)",
-			getExpiry: "CAST((expiry - 2440587.5) * 86400000 AS INTEGER)",
-			expiryArg: func(t time.Time) any { return t.UTC().Format("2006-01-02T15:04:05.999") },
-		}, nil
+		s := sqlite3store.NewWithCleanupInterval(db.SQL, sqlCleanupInterval)
+		stock, stop, live = s, s.StopCleanup, "julianday('now') < expiry"
 	case database.DialectPostgres:
-		return &sqlStore{db: db,
-			live:      "current_timestamp < expiry",
-			setExpiry: "?",
-			getExpiry: "CAST(EXTRACT(EPOCH FROM expiry) * 1000 AS BIGINT)",
-			expiryArg: func(t time.Time) any { return t.UTC() },
-		}, nil
+		s := postgresstore.NewWithCleanupInterval(db.SQL, sqlCleanupInterval)
+		stock, stop, live = s, s.StopCleanup, "current_timestamp < expiry"
+	default:
+		return nil, errors.New("session store: unknown dialect " + dialect)
 	}
-	return nil, errors.New("session store: unknown dialect " + db.Dialect)
+	marks := &sqlTombstones{db: db}
+	reg := &sqlRegistry{db: db, live: live}
+	done := make(chan struct{})
+	go runCleanup(sqlCleanupInterval, done, log, func(ctx context.Context) error {
+		if err := marks.cleanup(ctx); err != nil {
+			return err
+		}
+		return reg.cleanup(ctx)
+	})
+	var once sync.Once
+	return NewStore(StoreParts{
+		Kind:       dialect,
+		Sessions:   stock,
+		Tombstones: marks,
+		Registry:   reg,
+		Ping:       db.Ping,
+		Close: func() error {
+			once.Do(func() { close(done); stop() })
+			return nil
+		},
+	}), nil
 }
 
-func (s *sqlStore) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	var b []byte
-	var ms int64
-	err := s.db.SQL.QueryRowContext(ctx, s.db.Rebind("SELECT data, "+s.getExpiry+" FROM sessions WHERE token = ? AND "+s.live), key).Scan(&b, &ms)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	markLoaded(ctx, key, b, time.UnixMilli(ms))
-	return b, true, nil
-}
+// sqlTombstones keeps tombstones in session_tombstones, with their expiry
+// in unix milliseconds.
+type sqlTombstones struct{ db *database.DB }
 
-func (s *sqlStore) CommitCtx(ctx context.Context, key string, b []byte, expiry time.Time) error {
-	if unchanged(ctx, key, b, expiry) {
+func (t *sqlTombstones) Mark(ctx context.Context, ttl time.Duration, names ...string) error {
+	if len(names) == 0 {
 		return nil
 	}
-	var q string
-	args := []any{b, s.expiryArg(expiry), key}
-	if wasLoaded(ctx, key) {
-		// Never recreate a deleted session: see wasLoaded.
-		q = "UPDATE sessions SET data = ?, expiry = " + s.setExpiry + " WHERE token = ?"
-	} else {
-		q = "INSERT INTO sessions (data, expiry, token) VALUES (?, " + s.setExpiry + ", ?) " +
-			"ON CONFLICT (token) DO UPDATE SET data = excluded.data, expiry = excluded.expiry"
+	until := time.Now().Add(ttl).UnixMilli()
+	args := make([]any, 0, 2*len(names))
+	for _, n := range names {
+		args = append(args, n, until)
 	}
-	_, err := s.db.SQL.ExecContext(ctx, s.db.Rebind(q), args...)
-	return err
-}
-
-func (s *sqlStore) DeleteCtx(ctx context.Context, key string) error {
-	_, err := s.db.SQL.ExecContext(ctx, s.db.Rebind("DELETE FROM sessions WHERE token = ?"), key)
-	return err
-}
-
-func (s *sqlStore) Find(key string) ([]byte, bool, error) {
-	return s.FindCtx(context.Background(), key)
-}
-func (s *sqlStore) Commit(key string, b []byte, expiry time.Time) error {
-	return s.CommitCtx(context.Background(), key, b, expiry)
-}
-func (s *sqlStore) Delete(key string) error { return s.DeleteCtx(context.Background(), key) }
-
-// cleanup deletes expired sessions and the registry rows left without a
-// live session. Expired rows are never loaded anyway; this reclaims space.
-func (s *sqlStore) cleanup(ctx context.Context) error {
-	if _, err := s.db.SQL.ExecContext(ctx, "DELETE FROM sessions WHERE NOT ("+s.live+")"); err != nil {
-		return err
+	q := "INSERT INTO session_tombstones (name, expiry) VALUES (?, ?)" + strings.Repeat(", (?, ?)", len(names)-1) +
+		" ON CONFLICT (name) DO UPDATE SET expiry = excluded.expiry"
+	if _, err := t.db.SQL.ExecContext(ctx, t.db.Rebind(q), args...); err != nil {
+		return fmt.Errorf("session tombstone: %w", err)
 	}
-	_, err := s.db.SQL.ExecContext(ctx, "DELETE FROM user_sessions WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.token = user_sessions.store_key)")
+	return nil
+}
+
+func (t *sqlTombstones) AnyMarked(ctx context.Context, names ...string) (bool, error) {
+	if len(names) == 0 {
+		return false, nil
+	}
+	args := []any{time.Now().UnixMilli()}
+	for _, n := range names {
+		args = append(args, n)
+	}
+	q := "SELECT count(*) FROM session_tombstones WHERE expiry > ? AND name IN (?" + strings.Repeat(", ?", len(names)-1) + ")"
+	var n int
+	if err := t.db.SQL.QueryRowContext(ctx, t.db.Rebind(q), args...).Scan(&n); err != nil {
+		return false, fmt.Errorf("session tombstone check: %w", err)
+	}
+	return n > 0, nil
+}
+
+func (t *sqlTombstones) cleanup(ctx context.Context) error {
+	_, err := t.db.SQL.ExecContext(ctx, t.db.Rebind("DELETE FROM session_tombstones WHERE expiry <= ?"), time.Now().UnixMilli())
 	return err
 }
 
-// runCleanup calls cleanup every interval until stop is closed.
-func (s *sqlStore) runCleanup(interval time.Duration, stop <-chan struct{}, log *slog.Logger) {
+// runCleanup calls clean every interval until done is closed.
+func runCleanup(interval time.Duration, done <-chan struct{}, log *slog.Logger, clean func(context.Context) error) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-stop:
+		case <-done:
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if err := s.cleanup(ctx); err != nil && log != nil {
+			if err := clean(ctx); err != nil && log != nil {
 				log.Warn("session cleanup", "err", err)
 			}
 			cancel()

@@ -1,4 +1,4 @@
-package security
+package redisdb
 
 import (
 	"strings"
@@ -10,14 +10,14 @@ import (
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
-func TestRedisLimitCounter_SharedCountsThatExpire(t *testing.T) {
+func TestLimitCounter_SharedCountsThatExpire(t *testing.T) {
 	u := testenv.RedisURL(t)
 	prefix := testenv.RedisPrefix(t, u) + "ratelimit:"
-	pool := testPool(u)
+	pool := NewPool(u)
 	t.Cleanup(func() { pool.Close() })
 
 	// Two replicas, one Redis.
-	a, b := NewRedisLimitCounter(pool, prefix), NewRedisLimitCounter(pool, prefix)
+	a, b := NewLimitCounter(pool, prefix), NewLimitCounter(pool, prefix)
 	a.Config(10, time.Minute)
 	b.Config(10, time.Minute)
 	now := time.Now().UTC().Truncate(time.Minute)
@@ -67,10 +67,10 @@ func TestRedisLimitCounter_SharedCountsThatExpire(t *testing.T) {
 	}
 }
 
-func TestRedisLimitCounter_RedisDownIsAnError(t *testing.T) {
-	pool := testPool("redis://127.0.0.1:1/0")
+func TestLimitCounter_RedisDownIsAnError(t *testing.T) {
+	pool := NewPool("redis://127.0.0.1:1/0")
 	t.Cleanup(func() { pool.Close() })
-	c := NewRedisLimitCounter(pool, "x:")
+	c := NewLimitCounter(pool, "x:")
 	c.Config(1, time.Minute)
 	now := time.Now()
 	if err := c.Increment("k", now); err == nil {
@@ -78,19 +78,5 @@ func TestRedisLimitCounter_RedisDownIsAnError(t *testing.T) {
 	}
 	if _, _, err := c.Get("k", now, now.Add(-time.Minute)); err == nil {
 		t.Error("Get with Redis down: nil error")
-	}
-}
-
-// testPool is a small pool with timeouts (package session has the real
-// one; importing it here would tie security's tests to session's imports).
-func testPool(u string) *redis.Pool {
-	return &redis.Pool{
-		MaxIdle:   4,
-		MaxActive: 4,
-		Wait:      true,
-		Dial: func() (redis.Conn, error) {
-			return redis.DialURL(u, redis.DialConnectTimeout(time.Second),
-				redis.DialReadTimeout(time.Second), redis.DialWriteTimeout(time.Second))
-		},
 	}
 }

@@ -1,4 +1,4 @@
-package security
+package redisdb
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // connection included.
 const redisCounterTimeout = 2 * time.Second
 
-// RedisLimitCounter is an httprate.LimitCounter kept in Redis, so that
+// LimitCounter is an httprate.LimitCounter kept in Redis, so that
 // every replica of the app counts against the same limits. httprate's
 // sliding window reads two fixed windows per key (the current and the
 // previous one); each lives in its own Redis key:
@@ -28,7 +28,7 @@ const redisCounterTimeout = 2 * time.Second
 // the number of replicas; a shared counter keeps "10 failures per account"
 // true across all of them — ASVS 5.0 6.3.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
-type RedisLimitCounter struct {
+type LimitCounter struct {
 	pool   *redis.Pool
 	prefix string
 
@@ -36,24 +36,24 @@ type RedisLimitCounter struct {
 	window time.Duration
 }
 
-var _ httprate.LimitCounter = (*RedisLimitCounter)(nil)
+var _ httprate.LimitCounter = (*LimitCounter)(nil)
 
-// NewRedisLimitCounter counts in Redis through pool, under prefix. The
+// NewLimitCounter counts in Redis through pool, under prefix. The
 // prefix must not be the session store's: nothing that reads sessions may
 // see a counter, and the other way round.
-func NewRedisLimitCounter(pool *redis.Pool, prefix string) *RedisLimitCounter {
-	return &RedisLimitCounter{pool: pool, prefix: prefix, window: time.Minute}
+func NewLimitCounter(pool *redis.Pool, prefix string) *LimitCounter {
+	return &LimitCounter{pool: pool, prefix: prefix, window: time.Minute}
 }
 
 // Config is called by whoever owns the counter with the window length.
-func (c *RedisLimitCounter) Config(requestLimit int, windowLength time.Duration) {
+func (c *LimitCounter) Config(requestLimit int, windowLength time.Duration) {
 	c.mu.Lock()
 	c.window = windowLength
 	c.mu.Unlock()
 }
 
 // Increment adds one to key's count in the window starting at currentWindow.
-func (c *RedisLimitCounter) Increment(key string, currentWindow time.Time) error {
+func (c *LimitCounter) Increment(key string, currentWindow time.Time) error {
 	return c.IncrementBy(key, currentWindow, 1)
 }
 
@@ -65,7 +65,7 @@ func (c *RedisLimitCounter) Increment(key string, currentWindow time.Time) error
 // as the "previous" window — so Redis never fills with stale counters, and
 // a flood of made-up emails costs the attacker more than it costs us —
 // https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
-func (c *RedisLimitCounter) IncrementBy(key string, currentWindow time.Time, amount int) error {
+func (c *LimitCounter) IncrementBy(key string, currentWindow time.Time, amount int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
 	defer cancel()
 	conn, err := c.pool.GetContext(ctx)
@@ -88,7 +88,7 @@ func (c *RedisLimitCounter) IncrementBy(key string, currentWindow time.Time, amo
 
 // Get returns key's counts in the current and the previous window (zero
 // for a window never written or already expired).
-func (c *RedisLimitCounter) Get(key string, currentWindow, previousWindow time.Time) (int, int, error) {
+func (c *LimitCounter) Get(key string, currentWindow, previousWindow time.Time) (int, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
 	defer cancel()
 	conn, err := c.pool.GetContext(ctx)
@@ -103,7 +103,7 @@ func (c *RedisLimitCounter) Get(key string, currentWindow, previousWindow time.T
 	return counts[0], counts[1], nil
 }
 
-func (c *RedisLimitCounter) windowLength() time.Duration {
+func (c *LimitCounter) windowLength() time.Duration {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.window
@@ -114,7 +114,15 @@ func (c *RedisLimitCounter) windowLength() time.Duration {
 // SECURITY(privacy): keys are often email addresses; only a hash of them
 // appears in Redis key names, which show up in monitoring and `redis-cli
 // --scan` — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
-func (c *RedisLimitCounter) key(key string, window time.Time) string {
+func (c *LimitCounter) key(key string, window time.Time) string {
 	sum := sha256.Sum256([]byte(key))
 	return c.prefix + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(window.UnixMilli(), 10)
+}
+
+// LimitCounters returns a counter factory for auth.NewThrottle: each named
+// budget gets its own LimitCounter under prefix+name+":".
+func LimitCounters(pool *redis.Pool, prefix string) func(name string) httprate.LimitCounter {
+	return func(name string) httprate.LimitCounter {
+		return NewLimitCounter(pool, prefix+name+":")
+	}
 }

@@ -1,0 +1,10 @@
+// Package redisdb holds everything Session Lab keeps in Redis, on one
+// redigo pool: the pool itself (pool.go), the session store — scs's stock
+// redisstore behind the revocation guard (store.go) — the per-user session
+// registry (registry.go), the tombstones of ended sessions
+// (tombstones.go) and the shared login-throttling counter
+// (limitcounter.go). No other package imports redigo.
+//
+// Every key it writes starts with the namespace (DefaultNamespace in
+// production, a random one per test) and expires.
+package redisdb

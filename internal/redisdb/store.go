@@ -1,0 +1,32 @@
+package redisdb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alexedwards/scs/redisstore"
+	"github.com/gomodule/redigo/redis"
+
+	"github.com/sessionlab/sessionlab/internal/session"
+)
+
+// NewSessionStore keeps sessions in Redis under namespace+"session:"
+// through scs's own redisstore, unmodified, on pool; the revocation
+// guard's tombstones under namespace+"ended:" and the registry under
+// namespace+"registry:". The pool is closed by Store.Close.
+func NewSessionStore(pool *redis.Pool, namespace string) *session.Store {
+	sessionPrefix := namespace + "session:"
+	return session.NewStore(session.StoreParts{
+		Kind:       "redis",
+		Sessions:   redisstore.NewWithPrefix(pool, sessionPrefix),
+		Tombstones: &Tombstones{pool: pool, prefix: namespace + "ended:"},
+		Registry:   &Registry{pool: pool, prefix: namespace + "registry:", sessionPrefix: sessionPrefix},
+		Ping: func(ctx context.Context) error {
+			if _, err := do(ctx, pool, "PING"); err != nil {
+				return fmt.Errorf("redis ping: %w", err)
+			}
+			return nil
+		},
+		Close: pool.Close,
+	})
+}
