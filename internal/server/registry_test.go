@@ -8,12 +8,15 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gomodule/redigo/redis"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
@@ -330,38 +333,44 @@ func TestAccountDelete_EveryCookieOfTheUserIsAnonymous(t *testing.T) {
 // the store must not bring it back.
 func TestRevoke_RequestInFlightCannotResurrectTheSession(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		// A short idle timeout: the in-flight request, slower than a tenth
-		// of it, does try to save the session (see session.unchanged).
-		app := newApp(t, b, func(c *config.Config) { c.IdleTimeout = 3 * time.Second })
+		// B's slow request is held by a hook once its session is loaded;
+		// every write of a session to the store is counted.
+		loaded, release := make(chan struct{}), make(chan struct{})
+		var mu sync.Mutex
+		writes := map[string]int{}
+		hooks := session.Hooks{
+			Loaded: func(r *http.Request) {
+				if r.Header.Get("X-Test-Step") == "slow" {
+					close(loaded)
+					<-release
+				}
+			},
+			Committed: func(_ context.Context, key string) {
+				mu.Lock()
+				writes[key]++
+				mu.Unlock()
+			},
+		}
+		written := func(key string) int { mu.Lock(); defer mu.Unlock(); return writes[key] }
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = hooks }})
 		email, pw := newUser()
 		a, bc := app.newClient(), app.newClient()
-		a.signup(email, pw)
-		bc.login(email, pw)
-		bc.get("/account/password")
+		bc.signup(email, pw)
+		// B leaves a message for its next page: popping it changes B's
+		// session, so B's slow request really writes it back.
+		if r := bc.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke-others: %d", r.status)
+		}
+		a.login(email, pw)
 		bTok := bc.token()
+		bKey := session.StoreKey(bTok)
 		_, others := a.listed()
 
-		// B's slow request: headers and session load now, body later.
-		form := url.Values{"csrf_token": {bc.csrf}, "current_password": {"not-the-password"}, "new_password": {"whatever-password"}}.Encode()
-		pr, pwr := io.Pipe()
-		req, _ := http.NewRequest(http.MethodPost, app.ts.URL+"/account/password", pr)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		type result struct {
-			status int
-			err    error
-		}
-		done := make(chan result, 1)
-		go func() {
-			res, err := bc.hc.Do(req)
-			if err != nil {
-				done <- result{err: err}
-				return
-			}
-			res.Body.Close()
-			done <- result{status: res.StatusCode}
-		}()
-		io.WriteString(pwr, form[:5])
-		time.Sleep(500 * time.Millisecond) // B's session is loaded; the handler waits for the body
+		req, _ := http.NewRequest(http.MethodGet, app.ts.URL+"/sessions", nil)
+		req.Header.Set("X-Test-Step", "slow")
+		done := make(chan *response, 1)
+		go func() { done <- bc.do(req) }()
+		<-loaded // B's session is loaded; its handler has not run
 
 		if r := a.post("/sessions/"+others[0]+"/revoke", nil); r.status != http.StatusSeeOther {
 			t.Fatalf("revoke: %d, want 303", r.status)
@@ -369,17 +378,16 @@ func TestRevoke_RequestInFlightCannotResurrectTheSession(t *testing.T) {
 		if app.env.has(t, bTok) {
 			t.Fatal("the revoked session is still in the store")
 		}
-
-		io.WriteString(pwr, form[5:])
-		pwr.Close()
+		before := written(bKey)
+		close(release)
 		res := <-done
-		if res.err != nil {
-			t.Fatal(res.err)
+		// 200 with the message proves B's request ran signed in, with the
+		// session it loaded before the revocation.
+		if res.status != http.StatusOK || !strings.Contains(res.body, "There were no other sessions to end.") {
+			t.Fatalf("in-flight request: %d, want 200 showing the pending message", res.status)
 		}
-		// 422 proves B's request ran as signed in, i.e. it was in flight
-		// with its session loaded before the revocation.
-		if res.status != http.StatusUnprocessableEntity {
-			t.Fatalf("in-flight request: %d, want 422 (loaded before the revocation)", res.status)
+		if written(bKey) <= before {
+			t.Fatal("the in-flight request did not write its session: the race was not exercised")
 		}
 		if app.env.has(t, bTok) {
 			t.Error("the in-flight request wrote the revoked session back to the store")
@@ -680,3 +688,179 @@ func TestReauth_WrongPasswordsAreThrottledLikeLogins(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+func TestLogin_RevokedBetweenItsTwoSavesStaysRevoked(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		// Once armed, a login is held by a hook after it saved and
+		// registered the new session, before the request ends.
+		registered, release := make(chan struct{}), make(chan struct{})
+		var armed atomic.Bool
+		hooks := session.Hooks{
+			Registered: func(context.Context) {
+				if armed.CompareAndSwap(true, false) {
+					close(registered)
+					<-release
+				}
+			},
+		}
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = hooks }})
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		a.get("/sessions")
+
+		bc.get("/login")
+		armed.Store(true)
+		done := make(chan *response, 1)
+		go func() {
+			done <- bc.post("/login", url.Values{"email": {email}, "password": {pw}})
+		}()
+		<-registered
+		if r := a.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke-others: %d", r.status)
+		}
+		close(release)
+		if r := <-done; r.status != http.StatusSeeOther {
+			t.Fatalf("login: %d, want 303", r.status)
+		}
+		if app.env.has(t, bc.token()) {
+			t.Error("the session revoked during login is in the store")
+		}
+		bc.mustBeAnonymous()
+	})
+}
+
+// heldRequests holds every request marked X-Test-Step: held once its
+// session is loaded, until released, and counts writes per store key.
+type heldRequests struct {
+	loaded  chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	writes  map[string]int
+}
+
+func newHeldRequests(n int) *heldRequests {
+	return &heldRequests{loaded: make(chan struct{}, n), release: make(chan struct{}), writes: map[string]int{}}
+}
+
+func (h *heldRequests) hooks() session.Hooks {
+	return session.Hooks{
+		Loaded: func(r *http.Request) {
+			if r.Header.Get("X-Test-Step") == "held" {
+				h.loaded <- struct{}{}
+				<-h.release
+			}
+		},
+		Committed: func(_ context.Context, key string) {
+			h.mu.Lock()
+			h.writes[key]++
+			h.mu.Unlock()
+		},
+	}
+}
+
+func (h *heldRequests) written(key string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.writes[key]
+}
+
+// startHeld sends n held GETs of path with c's cookie and waits until all
+// have loaded their session; the returned function releases them and
+// returns their responses.
+func (h *heldRequests) startHeld(t *testing.T, c *client, path string, n int) func() []*response {
+	done := make(chan *response, n)
+	for range n {
+		req, _ := http.NewRequest(http.MethodGet, c.app.ts.URL+path, nil)
+		req.Header.Set("X-Test-Step", "held")
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: c.token()})
+		go func() {
+			res, err := c.app.ts.Client().Transport.RoundTrip(req)
+			if err != nil {
+				t.Error(err)
+				done <- nil
+				return
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			done <- &response{status: res.StatusCode, body: string(body)}
+		}()
+	}
+	for range n {
+		<-h.loaded
+	}
+	return func() []*response {
+		close(h.release)
+		out := make([]*response, 0, n)
+		for range n {
+			out = append(out, <-done)
+		}
+		return out
+	}
+}
+
+// signedInWithPendingMessage signs c up and leaves a message for its next
+// page, so every request that shows it changes the session and saves it.
+func signedInWithPendingMessage(t *testing.T, c *client) (email, pw string) {
+	email, pw = newUser()
+	c.signup(email, pw)
+	if r := c.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("revoke-others: %d", r.status)
+	}
+	return email, pw
+}
+
+func TestLogout_RacingASlowRequestOfTheSameSessionStaysLoggedOut(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		held := newHeldRequests(1)
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = held.hooks() }})
+		c := app.newClient()
+		signedInWithPendingMessage(t, c)
+		tok := c.token()
+		wait := held.startHeld(t, c, "/sessions", 1)
+		if r := c.post("/logout", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("logout: %d", r.status)
+		}
+		before := held.written(session.StoreKey(tok))
+		if res := wait()[0]; res == nil || res.status != http.StatusOK {
+			t.Fatalf("the slow request: %v, want 200 (it loaded the session before the logout)", res)
+		}
+		if held.written(session.StoreKey(tok)) <= before {
+			t.Fatal("the slow request did not write its session: the race was not exercised")
+		}
+		if app.env.has(t, tok) {
+			t.Error("the slow request brought the logged-out session back")
+		}
+		c.setToken(tok)
+		c.mustBeAnonymous()
+	})
+}
+
+func TestRevoke_FiftyConcurrentRequestsOfTheSessionCannotKeepItAlive(t *testing.T) {
+	const n = 50
+	eachBackend(t, func(t *testing.T, b backend) {
+		held := newHeldRequests(n)
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = held.hooks() }})
+		victim, owner := app.newClient(), app.newClient()
+		email, pw := signedInWithPendingMessage(t, victim)
+		owner.login(email, pw)
+		tok := victim.token()
+		wait := held.startHeld(t, victim, "/sessions", n)
+		if r := owner.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke-others: %d", r.status)
+		}
+		before := held.written(session.StoreKey(tok))
+		for _, res := range wait() {
+			if res == nil || res.status != http.StatusOK {
+				t.Fatalf("a concurrent request: %v, want 200", res)
+			}
+		}
+		if got := held.written(session.StoreKey(tok)) - before; got != n {
+			t.Fatalf("%d of %d requests wrote the session back, want all: the race was not exercised", got, n)
+		}
+		if app.env.has(t, tok) {
+			t.Error("the revoked session is back in the store")
+		}
+		victim.mustBeAnonymous()
+	})
+}
