@@ -21,8 +21,12 @@ e2e:
 	@mkdir -p $(E2E_ARTIFACTS)
 	$(GO) test -tags e2e -race -count=1 -v -artifacts -outputdir=$(E2E_ARTIFACTS) ./e2e/...
 
-## bench: benchmarks, reported as ratios measured side by side in one run (needs Redis)
+## bench: side-by-side load test — bare chi page, chi+scs+stock redisstore, Session Lab —
+## written to docs/BENCHMARKS.md (needs redis-server and taskset; about 5 minutes),
+## then the login-timing benchmark (go test -bench)
+BENCHFLAGS ?= -rounds 5 -duration 5s
 bench:
+	$(GO) run ./cmd/bench $(BENCHFLAGS) -out docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/server
 
 ## migrate: apply the database migrations (they also run at start-up)

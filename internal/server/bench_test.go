@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,15 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
-	"github.com/sessionlab/sessionlab/web"
 )
 
 // Benchmarks report ratios measured side by side in one run (make bench);
@@ -45,13 +40,6 @@ func benchServer(b *testing.B, store func(testing.TB) *session.Store, cost int) 
 		b.Fatal(err)
 	}
 	return h
-}
-
-func redisBenchStore(tb testing.TB) *session.Store {
-	u := testenv.RedisURL(tb)
-	st := redisdb.NewSessionStore(redisdb.NewPool(u), testenv.RedisPrefix(tb, u))
-	tb.Cleanup(func() { st.Close() })
-	return st
 }
 
 // inproc drives a handler over real HTTP on loopback (one keep-alive
@@ -104,66 +92,9 @@ func (c *inproc) do(b *testing.B, method, path string, form url.Values) benchRes
 	return benchResponse{Code: res.StatusCode, body: string(raw)}
 }
 
-// bareProfile is a plain chi page rendering the same profile template with
-// fixed data: the baseline the session machinery is compared against.
-func bareProfile(b *testing.B) http.Handler {
-	t := template.Must(template.ParseFS(web.Templates, "templates/base.tmpl", "templates/profile.tmpl"))
-	type user struct {
-		Email     string
-		CreatedAt time.Time
-	}
-	type sess struct {
-		ShortID, Store, CookieName, BoundIP, CurrentIP, IPBinding string
-		AuthenticatedAt, IdleDeadline, Deadline                   time.Time
-		IdleTimeout                                               time.Duration
-		ActiveSessions                                            int
-	}
-	data := struct {
-		Title, CSRFToken, Flash string
-		User                    *user
-		Session                 *sess
-	}{"Profile", "token", "", &user{"bench@example.com", time.Now()}, &sess{ShortID: "abc", Store: "redis", Deadline: time.Now()}}
-	r := chi.NewRouter()
-	r.Get("/profile", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := t.ExecuteTemplate(w, "base", data); err != nil {
-			b.Error(err)
-		}
-	})
-	return r
-}
-
 func median(ds []time.Duration) time.Duration {
 	slices.Sort(ds)
 	return ds[len(ds)/2]
-}
-
-// BenchmarkSignedInProfile_Redis: signed-in GET /profile on Redis (IP
-// binding strict, registry count shown) against the bare page, alternating
-// request by request. The metric bare/profile is the share of the bare
-// page's throughput the real page keeps (DESIGN.md's budget: 0.40).
-func BenchmarkSignedInProfile_Redis(b *testing.B) {
-	app := &inproc{h: benchServer(b, redisBenchStore, bcrypt.MinCost)}
-	app.do(b, http.MethodGet, "/signup", nil)
-	if rec := app.do(b, http.MethodPost, "/signup", url.Values{"email": {"bench@example.com"}, "password": {"bench-password"}}); rec.Code != http.StatusSeeOther {
-		b.Fatalf("signup: %d", rec.Code)
-	}
-	bare := &inproc{h: bareProfile(b)}
-	var tBare, tProfile []time.Duration
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		bare.do(b, http.MethodGet, "/profile", nil)
-		mid := time.Now()
-		if rec := app.do(b, http.MethodGet, "/profile", nil); rec.Code != http.StatusOK {
-			b.Fatalf("GET /profile: %d", rec.Code)
-		}
-		tBare, tProfile = append(tBare, mid.Sub(start)), append(tProfile, time.Since(mid))
-	}
-	mb, mp := median(tBare), median(tProfile)
-	b.ReportMetric(float64(mb.Microseconds()), "bare-µs")
-	b.ReportMetric(float64(mp.Microseconds()), "profile-µs")
-	b.ReportMetric(float64(mb)/float64(mp), "bare/profile")
 }
 
 // BenchmarkLoginTiming: failed logins for an unknown email and for a known

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/security"
+	"github.com/sessionlab/sessionlab/internal/users"
 )
 
 func (a *app) accountGet(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +33,7 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 	data := a.newData(r, "Account")
 	data.SignOutOthers = signOutOthers
 	data.Form.Errors = map[string]string{}
-	ok, err := a.checkOwnPassword(r, current)
+	stored, ok, err := a.checkOwnPassword(r, current)
 	if err != nil {
 		a.passwordCheckFailed(w, r, err)
 		return
@@ -53,12 +54,20 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 		a.passwordError(w, r, err)
 		return
 	}
-	if err := a.users.UpdatePasswordHash(ctx, u.ID, hash); err != nil {
+	// Compare-and-set on the hash just checked: of two concurrent changes,
+	// one wins and the other is told so, with nothing changed.
+	gen, err := a.users.ChangePassword(ctx, u.ID, stored.PasswordHash, hash)
+	if errors.Is(err, users.ErrChanged) {
+		data.Form.Errors["current_password"] = "Your password was changed meanwhile, from another session. Nothing was changed here: try again with the current password."
+		a.render(w, r, http.StatusUnprocessableEntity, "account", data)
+		return
+	}
+	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
 	old := a.sessions.ShortID(ctx)
-	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx)); err != nil {
+	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx), gen, a.stillValid(u.ID, gen)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -101,6 +110,12 @@ func (a *app) accountDeletePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid := a.sessions.ShortID(ctx)
+	// The generation first, then the sessions: a login racing this one
+	// either is listed below or sees the bump and ends itself.
+	if err := a.users.BumpGeneration(ctx, u.ID); err != nil {
+		a.unavailable(w, r, err)
+		return
+	}
 	n, err := a.sessions.RevokeOthers(ctx, u.ID, "")
 	if err != nil {
 		a.unavailable(w, r, err)

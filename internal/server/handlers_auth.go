@@ -73,7 +73,7 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	if err := a.sessions.Login(r, u.ID, security.ClientAddr(ctx)); err != nil {
+	if err := a.sessions.Login(r, identityOf(u), security.ClientAddr(ctx), a.stillValid(u.ID, u.Generation)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}
@@ -163,7 +163,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 
 	a.upgradeHash(r, u, password)
-	if err := a.sessions.Login(r, u.ID, ip); err != nil {
+	if err := a.sessions.Login(r, identityOf(u), ip, a.stillValid(u.ID, u.Generation)); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}

@@ -73,7 +73,11 @@ func (a *app) labFacts(w http.ResponseWriter, r *http.Request) (lab.Facts, error
 	if u := userFrom(ctx); u != nil {
 		f.SignedIn = true
 		f.BoundIP = a.sessions.BoundIP(ctx).String()
-		f.StoredCost, _ = bcrypt.Cost(u.PasswordHash)
+		stored, err := a.users.ByID(ctx, u.ID)
+		if err != nil {
+			return f, err
+		}
+		f.StoredCost, _ = bcrypt.Cost(stored.PasswordHash)
 		entries, err := a.activeSessions(r)
 		if err != nil {
 			return f, err

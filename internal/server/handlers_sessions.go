@@ -12,6 +12,7 @@ import (
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/users"
 )
 
 // sessionRow is one line of the sessions page.
@@ -37,29 +38,42 @@ func (e throttledError) Error() string { return "password attempts throttled" }
 
 // checkOwnPassword checks a signed-in user's password under the same
 // throttle and hashing slots as a login, so a stolen cookie cannot be used
-// to guess the password here without limit.
-func (a *app) checkOwnPassword(r *http.Request, password string) (bool, error) {
+// to guess the password here without limit. It returns the user as stored
+// now; a session whose credentials changed since it was authenticated
+// (another session changed the password) is ended: session.ErrEnded.
+func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bool, error) {
 	ctx := r.Context()
-	u, ip := userFrom(ctx), security.ClientAddr(ctx)
-	if wait, err := a.throttle.LoginWait(u.Email, ip); err != nil {
-		return false, err
+	who, ip := userFrom(ctx), security.ClientAddr(ctx)
+	if wait, err := a.throttle.LoginWait(who.Email, ip); err != nil {
+		return users.User{}, false, err
 	} else if wait > 0 {
-		return false, throttledError{wait}
+		return users.User{}, false, throttledError{wait}
+	}
+	u, err := a.users.ByID(ctx, who.ID)
+	if errors.Is(err, users.ErrNotFound) || (err == nil && u.Generation != who.Generation) {
+		// SECURITY(revocation): authenticated under an older password.
+		if err := a.sessions.Logout(ctx); err != nil {
+			return users.User{}, false, err
+		}
+		return users.User{}, false, session.ErrEnded
+	}
+	if err != nil {
+		return users.User{}, false, err
 	}
 	ok, err := a.checkPassword(ctx, u.PasswordHash, password)
 	if errors.Is(err, auth.ErrPasswordTooLong) {
 		ok, err = false, nil
 	}
 	if err != nil {
-		return false, err
+		return users.User{}, false, err
 	}
 	if !ok {
 		a.securityEvent(r, "reauth.failure", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
 		if err := a.throttle.LoginFailed(u.Email, ip); err != nil {
-			return false, err
+			return users.User{}, false, err
 		}
 	}
-	return ok, nil
+	return u, ok, nil
 }
 
 // reauthenticate applies the re-authentication rule to a sensitive POST.
@@ -81,7 +95,7 @@ func (a *app) reauthenticate(r *http.Request, always bool) error {
 	if pw == "" {
 		return errReauthNeeded
 	}
-	ok, err := a.checkOwnPassword(r, pw)
+	u, ok, err := a.checkOwnPassword(r, pw)
 	if err != nil {
 		return err
 	}
@@ -89,7 +103,7 @@ func (a *app) reauthenticate(r *http.Request, always bool) error {
 		return errReauthNeeded
 	}
 	old := a.sessions.ShortID(ctx)
-	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx)); err != nil {
+	if err := a.sessions.Reauthenticated(r, security.ClientAddr(ctx), u.Generation, a.stillValid(u.ID, u.Generation)); err != nil {
 		return err
 	}
 	a.securityEvent(r, "token.renewed", slog.Int64("user_id", userFrom(ctx).ID), slog.String("session", a.sessions.ShortID(ctx)),

@@ -70,33 +70,41 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 
 // authenticate resolves the session to a user, in this order:
 //   - a cookie that no live session answers to: say why on the next page;
+//   - the idle expiry and the registry's "last seen", once per refresh
+//     interval (Manager.Touch), for anonymous sessions too;
 //   - the IP binding policy: a rejected client loses the session at once;
-//   - the user: a session whose user no longer exists is destroyed, a
-//     database failure is a 503;
-//   - the idle expiry and the registry's "last seen", once per refresh interval (Manager.Touch).
+//   - the user, as the session recorded it at login: no database read.
 //
-// Revocation needs no lookup here: a revoked session is deleted from the
-// store, so it does not load, and a request in flight cannot write it back.
+// Revocation needs no lookup here: an ended session is deleted from the
+// store, so it does not load, and the guard undoes a write-back by a
+// request in flight. A password change or an account deletion ends the
+// sessions it must through the registry (see session.Manager.Login for why
+// no interleaving escapes it).
 func (a *app) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if a.sessions.StaleCookie(r) {
 			a.sessions.Flash(ctx, sessionEndedMessage)
 		}
-		id := a.sessions.UserID(ctx)
-		if id == 0 {
+		current := security.ClientAddr(ctx)
+		if err := a.sessions.Touch(ctx, current); err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
+		who := a.sessions.Identity(ctx)
+		if who.UserID == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
 
-		bound, current := a.sessions.BoundIP(ctx), security.ClientAddr(ctx)
+		bound := a.sessions.BoundIP(ctx)
 		verdict := session.CheckIP(a.cfg.IPBinding, bound, current)
 		if verdict != session.IPAllowed {
 			action := "logged"
 			if verdict == session.IPRejected {
 				action = "session destroyed"
 			}
-			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", id), slog.String("session", a.sessions.ShortID(ctx)),
+			a.securityEvent(r, "ip.mismatch", slog.Int64("user_id", who.UserID), slog.String("session", a.sessions.ShortID(ctx)),
 				slog.String("bound_ip", bound.String()), slog.String("action", action))
 		}
 		if verdict == session.IPRejected {
@@ -108,28 +116,29 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
-
-		u, err := a.users.ByID(ctx, id)
-		switch {
-		case errors.Is(err, users.ErrNotFound):
-			// SECURITY(session-lifecycle): the account is gone, so is the
-			// session — ASVS 5.0 7.4.2.
-			if err := a.sessions.Logout(ctx); err != nil {
-				a.unavailable(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-			return
-		case err != nil:
-			a.unavailable(w, r, err)
-			return
-		}
-		if err := a.sessions.Touch(ctx, current); err != nil {
-			a.unavailable(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxUser, &u)))
+		u := &users.User{ID: who.UserID, Email: who.Email, CreatedAt: who.Joined, Generation: who.Generation}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxUser, u)))
 	})
+}
+
+// identityOf is what a session records of u at login.
+func identityOf(u users.User) session.Identity {
+	return session.Identity{UserID: u.ID, Email: u.Email, Joined: u.CreatedAt, Generation: u.Generation}
+}
+
+// stillValid re-reads user id after a session was registered: it is valid
+// while the user exists with the same credential generation.
+func (a *app) stillValid(id, generation int64) session.StillValid {
+	return func(ctx context.Context) (bool, error) {
+		u, err := a.users.ByID(ctx, id)
+		if errors.Is(err, users.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return u.Generation == generation, nil
+	}
 }
 
 // sessionEndedMessage is shown when a visitor's cookie no longer matches a
@@ -139,7 +148,8 @@ const sessionEndedMessage = "Your session has ended: it timed out, was signed ou
 // ipChangedMessage explains a sign-out by IP binding.
 const ipChangedMessage = "You were signed out because this request came from a different network address than the one you signed in from. If that was you, please log in again."
 
-// userFrom is the signed-in user, or nil.
+// userFrom is the signed-in user as the session recorded it, or nil. It
+// has no PasswordHash: code that checks the password reads the user.
 func userFrom(ctx context.Context) *users.User {
 	u, _ := ctx.Value(ctxUser).(*users.User)
 	return u

@@ -864,3 +864,45 @@ func TestRevoke_FiftyConcurrentRequestsOfTheSessionCannotKeepItAlive(t *testing.
 		victim.mustBeAnonymous()
 	})
 }
+
+// A login that checked the old password just before the password changed
+// (with "sign out other devices") must not leave a working session, though
+// it registers after the change listed the sessions to end.
+func TestPasswordChange_WinsAgainstALoginThatCheckedTheOldPassword(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		checked, release := make(chan struct{}), make(chan struct{})
+		var armed atomic.Bool
+		hooks := session.Hooks{Authenticating: func(context.Context) {
+			if armed.CompareAndSwap(true, false) {
+				close(checked)
+				<-release
+			}
+		}}
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = hooks }})
+		email, oldPW := newUser()
+		owner, thief := app.newClient(), app.newClient()
+		owner.signup(email, oldPW)
+		owner.get("/account/password")
+
+		thief.get("/login")
+		armed.Store(true)
+		done := make(chan *response, 1)
+		go func() { done <- thief.post("/login", url.Values{"email": {email}, "password": {oldPW}}) }()
+		<-checked // the old password was accepted; nothing registered yet
+
+		newPW := oldPW + "-new"
+		r := owner.post("/account/password", url.Values{"current_password": {oldPW}, "new_password": {newPW}, "sign_out_others": {"on"}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("password change: %d, want 303", r.status)
+		}
+		close(release)
+		if r := <-done; r.status == http.StatusSeeOther {
+			t.Errorf("the login with the old password succeeded after the change: %d → %s", r.status, r.header.Get("Location"))
+		}
+		if tok := thief.token(); tok != "" && app.env.has(t, tok) {
+			t.Error("the old password's session is in the store")
+		}
+		thief.mustBeAnonymous()
+		owner.mustBeSignedIn(email)
+	})
+}

@@ -120,7 +120,7 @@ func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, req *http.Request) {
-		if err := r.m.Login(req, r.userID, clientIP); err != nil {
+		if err := r.m.Login(req, session.Identity{UserID: r.userID}, clientIP, valid); err != nil {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
 		}
@@ -128,7 +128,7 @@ func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
 		io.WriteString(w, "signed in")
 	})
 	mux.HandleFunc("POST /reauth", func(w http.ResponseWriter, req *http.Request) {
-		if err := r.m.Reauthenticated(req, clientIP); err != nil {
+		if err := r.m.Reauthenticated(req, clientIP, 0, valid); err != nil {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return
 		}
@@ -157,6 +157,9 @@ func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
 	t.Cleanup(r.srv.Close)
 	return r
 }
+
+// valid: the rig's credentials never change.
+func valid(context.Context) (bool, error) { return true, nil }
 
 func whoami(m *session.Manager, req *http.Request) string {
 	if id := m.UserID(req.Context()); id != 0 {

@@ -29,6 +29,9 @@ type Options struct {
 type Hooks struct {
 	// Loaded runs once the request's session is loaded, before the handler.
 	Loaded func(r *http.Request)
+	// Authenticating runs when Login or Reauthenticated starts: the
+	// password was checked, nothing is saved or registered yet.
+	Authenticating func(ctx context.Context)
 	// Registered runs after Login or Reauthenticated saved the session
 	// under its new token and registered it, before the request ends.
 	Registered func(ctx context.Context)
@@ -43,6 +46,9 @@ var ErrEnded = errEnded
 // Keys of the values a session carries. Nothing else is stored in it.
 const (
 	keyUserID = "user_id" // int64, absent while anonymous
+	keyEmail  = "email"   // the signed-in user's email, for pages
+	keyJoined = "joined"  // int64 unix ns: when the account was created
+	keyGen    = "gen"     // int64: the user's credential generation at authentication
 	keyAuthAt = "auth_at" // int64 unix nanoseconds of the last password check
 	keyCSRF   = "csrf"    // synchronizer token for this session's forms
 	keyFlash  = "flash"   // a one-time message for the next page
@@ -135,8 +141,29 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // Store is the store sessions are kept in.
 func (m *Manager) Store() *Store { return m.store }
 
-// Login makes the current session an authenticated session of userID and
-// registers it in the user's session registry.
+// Identity is who a session is signed in as. It is kept in the session
+// itself, so a signed-in request needs no database read.
+type Identity struct {
+	UserID     int64
+	Email      string
+	Joined     time.Time
+	Generation int64 // the user's credential generation when the password was checked
+}
+
+// StillValid reports whether the credentials a session was authenticated
+// with are still current (the user exists, its generation is unchanged).
+type StillValid func(ctx context.Context) (bool, error)
+
+// Login makes the current session an authenticated session of id and
+// registers it in the user's session registry; then it asks stillValid
+// and ends the session if the credentials changed meanwhile.
+//
+// SECURITY(revocation): a password change (or an account deletion) bumps
+// the generation, then ends the sessions it finds in the registry. A login
+// that checked the old password registers first and reads the generation
+// after: either the change's list came later and found it, or this read
+// comes later and sees the bump — no interleaving leaves a session of the
+// old password alive — ASVS 5.0 7.4.3.
 //
 // SECURITY(fixation): the token is renewed BEFORE the user id is stored and
 // before anything is written, so a token planted in the victim's browser
@@ -144,8 +171,12 @@ func (m *Manager) Store() *Store { return m.store }
 // deleted from the store and never becomes authenticated. The store only
 // ever loads tokens it issued (strict mode) —
 // ASVS 5.0 7.2.4, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
-func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) error {
+func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, stillValid StillValid) error {
 	ctx := r.Context()
+	userID := id.UserID
+	if m.hooks.Authenticating != nil {
+		m.hooks.Authenticating(ctx)
+	}
 	prev := m.ShortID(ctx) // kept only to show, on the fixation page, that it changed
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
@@ -153,6 +184,9 @@ func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) erro
 	now := time.Now()
 	m.scs.Put(ctx, keyPrev, prev)
 	m.scs.Put(ctx, keyUserID, userID)
+	m.scs.Put(ctx, keyEmail, id.Email)
+	m.scs.Put(ctx, keyJoined, id.Joined.UnixNano())
+	m.scs.Put(ctx, keyGen, id.Generation)
 	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
 	// A new CSRF token too: one seen before login is worth nothing after.
 	m.scs.Put(ctx, keyCSRF, newCSRFToken())
@@ -161,7 +195,26 @@ func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) erro
 	m.scs.Put(ctx, keyIP, clientIP.String())
 	m.scs.Put(ctx, keyDevice, DeviceSummary(r.UserAgent()))
 	m.scs.Put(ctx, keySeen, now.UnixNano())
-	return m.saveAndRegister(ctx, userID, clientIP, now, "")
+	if err := m.saveAndRegister(ctx, userID, clientIP, now, ""); err != nil {
+		return err
+	}
+	return m.verify(ctx, stillValid)
+}
+
+// verify ends this request's session when stillValid says its credentials
+// changed (ErrEnded), or cannot tell (its error).
+func (m *Manager) verify(ctx context.Context, stillValid StillValid) error {
+	ok, err := stillValid(ctx)
+	if err == nil && ok {
+		return nil
+	}
+	if lerr := m.Logout(ctx); lerr != nil && err == nil {
+		err = lerr
+	}
+	if err == nil {
+		err = ErrEnded
+	}
+	return err
 }
 
 // Reauthenticated records a fresh password check in this session: the
@@ -171,8 +224,11 @@ func (m *Manager) Login(r *http.Request, userID int64, clientIP netip.Addr) erro
 // change too; RenewToken would reset the absolute deadline, so it is read
 // first and restored, or a re-authentication would extend the session past
 // its lifetime — ASVS 5.0 7.2.4, 7.3.2.
-func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr) error {
+func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr, generation int64, stillValid StillValid) error {
 	ctx := r.Context()
+	if m.hooks.Authenticating != nil {
+		m.hooks.Authenticating(ctx)
+	}
 	userID := m.UserID(ctx)
 	deadline := m.scs.Deadline(ctx)
 	oldKey := StoreKey(m.scs.Token(ctx))
@@ -182,9 +238,13 @@ func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr) error {
 	m.scs.SetDeadline(ctx, deadline)
 	now := time.Now()
 	m.scs.Put(ctx, keyAuthAt, now.UnixNano())
+	m.scs.Put(ctx, keyGen, generation)
 	m.scs.Put(ctx, keyCSRF, newCSRFToken())
 	m.scs.Put(ctx, keySeen, now.UnixNano())
-	return m.saveAndRegister(ctx, userID, clientIP, now, oldKey)
+	if err := m.saveAndRegister(ctx, userID, clientIP, now, oldKey); err != nil {
+		return err
+	}
+	return m.verify(ctx, stillValid)
 }
 
 // saveAndRegister writes the session under its new token now (not at the
@@ -402,6 +462,16 @@ func (m *Manager) end(ctx context.Context, userID int64, entries []Entry) error 
 		return err
 	}
 	return m.store.Registry.Remove(ctx, userID, ids...)
+}
+
+// Identity is who the session is signed in as (UserID 0: anonymous).
+func (m *Manager) Identity(ctx context.Context) Identity {
+	return Identity{
+		UserID:     m.scs.GetInt64(ctx, keyUserID),
+		Email:      m.scs.GetString(ctx, keyEmail),
+		Joined:     time.Unix(0, m.scs.GetInt64(ctx, keyJoined)),
+		Generation: m.scs.GetInt64(ctx, keyGen),
+	}
 }
 
 // UserID is the signed-in user's id, or 0 for an anonymous session.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,6 +18,11 @@ import (
 // Repository reads and writes users. It is safe for concurrent use.
 type Repository struct {
 	db *database.DB
+
+	// byID is ByID's query, prepared once: it runs on every signed-in
+	// request, and parsing SQL each time costs more than running it.
+	prepare sync.Once
+	byID    *sql.Stmt
 }
 
 // NewRepository returns a Repository over db, which must be migrated.
@@ -24,7 +30,7 @@ func NewRepository(db *database.DB) *Repository {
 	return &Repository{db: db}
 }
 
-const userColumns = "id, email, password_hash, created_at"
+const userColumns = "id, email, password_hash, created_at, credential_generation"
 
 // Create registers a user with the normalized email and returns it with its
 // id and creation time. An email already registered, in any case or
@@ -59,15 +65,27 @@ func (r *Repository) ByEmail(ctx context.Context, email string) (User, error) {
 
 // ByID returns the user with id, or ErrNotFound.
 func (r *Repository) ByID(ctx context.Context, id int64) (User, error) {
-	u, err := r.scanOne(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id)
+	const q = "SELECT " + userColumns + " FROM users WHERE id = ?"
+	r.prepare.Do(func() {
+		// Without a statement (the database was down at the first call),
+		// ByID falls back to a plain query.
+		r.byID, _ = r.db.SQL.PrepareContext(context.WithoutCancel(ctx), r.db.Rebind(q))
+	})
+	var row *sql.Row
+	if r.byID != nil {
+		row = r.byID.QueryRowContext(ctx, id)
+	} else {
+		row = r.db.SQL.QueryRowContext(ctx, r.db.Rebind(q), id)
+	}
+	u, err := scanUser(row)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("users: by id: %w", err)
 	}
 	return u, err
 }
 
-// UpdatePasswordHash replaces the password hash of user id, or returns
-// ErrNotFound.
+// UpdatePasswordHash replaces the password hash of user id with a rehash
+// of the same password (its generation stays), or returns ErrNotFound.
 func (r *Repository) UpdatePasswordHash(ctx context.Context, id int64, hash []byte) error {
 	res, err := r.db.SQL.ExecContext(ctx,
 		r.db.Rebind("UPDATE users SET password_hash = ? WHERE id = ?"), string(hash), id)
@@ -75,6 +93,41 @@ func (r *Repository) UpdatePasswordHash(ctx context.Context, id int64, hash []by
 		return fmt.Errorf("users: update password hash: %w", err)
 	}
 	return oneRow(res, "update password hash")
+}
+
+// ChangePassword replaces the password hash of user id with newHash and
+// bumps its generation — only while the stored hash is still oldHash, the
+// one the caller checked the current password against. Otherwise it
+// returns ErrChanged (another change won) or ErrNotFound.
+//
+// SECURITY(revocation): compare-and-set, so two concurrent changes cannot
+// both report success while only one password works — ASVS 5.0 6.2.3.
+func (r *Repository) ChangePassword(ctx context.Context, id int64, oldHash, newHash []byte) (generation int64, err error) {
+	err = r.db.SQL.QueryRowContext(ctx, r.db.Rebind(
+		`UPDATE users SET password_hash = ?, credential_generation = credential_generation + 1
+		 WHERE id = ? AND password_hash = ? RETURNING credential_generation`),
+		string(newHash), id, string(oldHash)).Scan(&generation)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := r.ByID(ctx, id); err != nil {
+			return 0, err
+		}
+		return 0, ErrChanged
+	}
+	if err != nil {
+		return 0, fmt.Errorf("users: change password: %w", err)
+	}
+	return generation, nil
+}
+
+// BumpGeneration ends the validity of every session authenticated so far
+// (used before an account is deleted), or returns ErrNotFound.
+func (r *Repository) BumpGeneration(ctx context.Context, id int64) error {
+	res, err := r.db.SQL.ExecContext(ctx,
+		r.db.Rebind("UPDATE users SET credential_generation = credential_generation + 1 WHERE id = ?"), id)
+	if err != nil {
+		return fmt.Errorf("users: bump generation: %w", err)
+	}
+	return oneRow(res, "bump generation")
 }
 
 // Delete removes user id, or returns ErrNotFound. Ending the user's sessions
@@ -97,12 +150,15 @@ func (r *Repository) Count(ctx context.Context) (int, error) {
 }
 
 func (r *Repository) scanOne(ctx context.Context, query string, arg any) (User, error) {
+	return scanUser(r.db.SQL.QueryRowContext(ctx, r.db.Rebind(query), arg))
+}
+
+func scanUser(row *sql.Row) (User, error) {
 	var (
 		u       User
 		created timestamp
 	)
-	err := r.db.SQL.QueryRowContext(ctx, r.db.Rebind(query), arg).
-		Scan(&u.ID, &u.Email, &u.PasswordHash, &created)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &created, &u.Generation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

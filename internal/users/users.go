@@ -14,6 +14,9 @@ var (
 	ErrEmailTaken = errors.New("users: email already registered")
 	// ErrNotFound is returned when no user matches.
 	ErrNotFound = errors.New("users: not found")
+	// ErrChanged is returned by ChangePassword when the stored hash is no
+	// longer the one the caller checked.
+	ErrChanged = errors.New("users: password changed meanwhile")
 )
 
 // User is a registered account.
@@ -27,6 +30,9 @@ type User struct {
 	Email        string // normalized, see NormalizeEmail
 	PasswordHash []byte `json:"-"`
 	CreatedAt    time.Time
+	// Generation is bumped by a password change and before the account
+	// is deleted: a session authenticated under an older one must end.
+	Generation int64
 }
 
 // String describes the user without the password hash (used by %v, %+v and
