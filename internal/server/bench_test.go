@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
