@@ -139,10 +139,10 @@ var Practices = []Practice{
 	},
 	{
 		Slug: "storage", Title: "The store never holds the token",
-		What:     "The cookie holds 256 random bits; the store (Redis or the sessions table) is keyed by SHA-256 of them. Saving a session this request loaded is conditional, so a deleted session stays deleted.",
+		What:     "The cookie holds 256 random bits; the store (Redis through scs's stock redisstore, or the sessions table through sqlite3store or postgresstore) is keyed by SHA-256 of them. A guard around the stock store writes a tombstone before it deletes a session and checks it after every save, so a deleted session stays deleted.",
 		Why:      "A leaked store dump or backup then holds no usable session, and a revocation cannot be undone by a request that was already in flight.",
 		Standard: "ASVS 5.0 7.2.3; OWASP Session Management, session ID content", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-id-entropy",
-		Where: []string{"internal/session/manager.go (HashTokenInStore)", "internal/session/redisstore.go, sqlstore.go", "internal/session/loadstate.go wasLoaded"},
+		Where: []string{"internal/session/manager.go (HashTokenInStore)", "internal/redisdb/store.go NewSessionStore", "internal/session/sqlstore.go NewSQLStore", "internal/session/guard.go guard.CommitCtx"},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Store", f.Store},
@@ -153,10 +153,10 @@ var Practices = []Practice{
 	},
 	{
 		Slug: "revocation", Title: "See and end every session", SignedIn: true,
-		What:     "Every signed-in session is recorded in a per-user registry: device, IP, when it began, when it was last seen. You can end any of them, or all but this one; changing the password offers to end the others, and deleting the account ends them all.",
-		Why:      "If a device is lost or a cookie stolen, the owner can cut it off at once, instead of waiting for a timeout.",
+		What:     "Every signed-in session is recorded in a per-user registry: device, IP, when it began, when it was last seen. You can end any of them, or all but this one; changing the password offers to end the others, and deleting the account ends them all. Ending a session writes a tombstone, then deletes it; a request in flight, a renewal or a login racing it checks the tombstone (or the credential generation) after its own write and ends itself, so no interleaving brings it back.",
+		Why:      "If a device is lost or a cookie stolen, the owner can cut it off at once, instead of waiting for a timeout. Why no database read on every request (as Django compares its session auth hash): measured side by side (docs/BENCHMARKS.md), that read cost more than the whole second Redis round trip it was meant to beat; the ordering above gives the same guarantee — a password change or account deletion bumps the user's credential generation, then ends the sessions it lists, and a login that checked the old password reads the generation again after registering — so a signed-in page costs one store read.",
 		Standard: "ASVS 5.0 7.4.2, 7.4.3, 7.5.2", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration",
-		Where: []string{"internal/session/registry.go", "internal/session/manager.go Manager.Revoke, RevokeOthers", "internal/server/handlers_sessions.go"},
+		Where: []string{"internal/session/registry.go", "internal/session/manager.go Manager.Revoke, RevokeOthers, Login", "internal/session/guard.go", "internal/server/handlers_sessions.go"},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Your active sessions", fmt.Sprint(f.ActiveSessions) + " — see them on /sessions"},
@@ -196,7 +196,7 @@ var Practices = []Practice{
 		What:     "Failed logins are counted per account and per client IP over a sliding window, in Redis when it is configured so every replica shares the counts. Past a limit every attempt — the right password too — answers 429 with Retry-After.",
 		Why:      "Password guessing and credential stuffing become too slow to pay, without revealing which accounts exist.",
 		Standard: "ASVS 5.0 6.3.1", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks",
-		Where: []string{"internal/auth/throttle.go", "internal/security/ratelimit.go", "internal/server/handlers_auth.go loginPost"},
+		Where: []string{"internal/auth/throttle.go", "internal/redisdb/limitcounter.go", "internal/server/handlers_auth.go loginPost"},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Failed logins per account", fmt.Sprintf("%d per %s", f.AccountLimit, f.ThrottleWindow)},

@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gomodule/redigo/redis"
 
 	"github.com/sessionlab/sessionlab/internal/database"
 	"github.com/sessionlab/sessionlab/internal/redisdb"
@@ -38,6 +41,7 @@ type rig struct {
 	mu    sync.Mutex
 	stops map[string]func(ctx context.Context) // step name → what to do there
 	wrote map[string]int                       // store key → writes seen
+	raw   rawCount
 }
 
 type stepKey struct{}
@@ -48,44 +52,74 @@ func stepOf(ctx context.Context) string { s, _ := ctx.Value(stepKey{}).(string);
 
 type backend struct {
 	name string
-	open func(t *testing.T) (*database.DB, *session.Store)
+	open func(t *testing.T) (*database.DB, *session.Store, rawCount)
 }
+
+// rawCount counts a user's registry entries as stored, without the
+// pruning List does.
+type rawCount func(t *testing.T, userID int64) int
 
 func backends() []backend {
 	return []backend{
-		{"sqlite", func(t *testing.T) (*database.DB, *session.Store) { return sqlStore(t, testenv.SQLite(t)) }},
-		{"redis", func(t *testing.T) (*database.DB, *session.Store) {
+		{"sqlite", func(t *testing.T) (*database.DB, *session.Store, rawCount) { return sqlStore(t, testenv.SQLite(t)) }},
+		{"redis", func(t *testing.T) (*database.DB, *session.Store, rawCount) {
 			u := testenv.RedisURL(t)
-			st := redisdb.NewSessionStore(redisdb.NewPool(u), testenv.RedisPrefix(t, u))
+			prefix := testenv.RedisPrefix(t, u)
+			st := redisdb.NewSessionStore(redisdb.NewPool(u), prefix)
 			t.Cleanup(func() { st.Close() })
-			return testenv.SQLite(t), st
+			return testenv.SQLite(t), st, func(t *testing.T, userID int64) int {
+				conn, err := redis.DialURL(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				n, err := redis.Int(conn.Do("HLEN", prefix+"registry:"+strconv.FormatInt(userID, 10)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
 		}},
-		{"postgres", func(t *testing.T) (*database.DB, *session.Store) { return sqlStore(t, testenv.Postgres(t)) }},
+		{"postgres", func(t *testing.T) (*database.DB, *session.Store, rawCount) { return sqlStore(t, testenv.Postgres(t)) }},
 	}
 }
 
-func sqlStore(t *testing.T, db *database.DB) (*database.DB, *session.Store) {
+func sqlStore(t *testing.T, db *database.DB) (*database.DB, *session.Store, rawCount) {
 	st, err := session.NewSQLStore(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return db, st
+	return db, st, func(t *testing.T, userID int64) int {
+		var n int
+		if err := db.SQL.QueryRow(db.Rebind("SELECT count(*) FROM user_sessions WHERE user_id = ?"), userID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 }
 
 func eachBackend(t *testing.T, fn func(t *testing.T, r *rig)) {
+	eachBackendIdle(t, time.Hour, fn)
+}
+
+func eachBackendIdle(t *testing.T, idle time.Duration, fn func(t *testing.T, r *rig)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			db, st := b.open(t)
-			fn(t, newRig(t, db, st))
+			db, st, raw := b.open(t)
+			r := newRigIdle(t, db, st, idle)
+			r.raw = raw
+			fn(t, r)
 		})
 	}
 }
 
 var clientIP = netip.MustParseAddr("192.0.2.1")
 
-func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
+// newRigIdle: with a short idle timeout the refresh interval (a tenth of
+// it) passes quickly, and a request's Touch really writes.
+func newRigIdle(t *testing.T, db *database.DB, st *session.Store, idle time.Duration) *rig {
 	email, _ := testenv.NewUser()
 	u, err := users.NewRepository(db).Create(t.Context(), email, []byte("$2a$04$not-a-real-hash-for-this-test"))
 	if err != nil {
@@ -103,7 +137,7 @@ func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
 		}
 	}
 	r.m = session.NewManager(session.Options{
-		CookieName: cookieName, Secure: true, IdleTimeout: time.Hour, Lifetime: 2 * time.Hour,
+		CookieName: cookieName, Secure: true, IdleTimeout: idle, Lifetime: 2 * time.Hour,
 		Hooks: session.Hooks{
 			Loaded:     func(req *http.Request) { at("loaded")(req.Context()) },
 			Registered: at("registered"),
@@ -145,6 +179,15 @@ func newRig(t *testing.T, db *database.DB, st *session.Store) *rig {
 	// GET /change changes the session data, so its save is a real write.
 	mux.HandleFunc("GET /change", func(w http.ResponseWriter, req *http.Request) {
 		r.m.Flash(req.Context(), "changed "+time.Now().String())
+		io.WriteString(w, whoami(r.m, req))
+	})
+	// GET /touch refreshes the idle expiry and the registry's "last seen"
+	// when the refresh interval has passed.
+	mux.HandleFunc("GET /touch", func(w http.ResponseWriter, req *http.Request) {
+		if err := r.m.Touch(req.Context(), clientIP); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		io.WriteString(w, whoami(r.m, req))
 	})
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, req *http.Request) {
@@ -413,5 +456,32 @@ func TestGuard_TwoConcurrentRenewalsLeaveNoUnlistedSession(t *testing.T) {
 				t.Errorf("a live session is not in the registry: its owner could not end it")
 			}
 		}
+	})
+}
+
+// A request that loaded the session before it was revoked refreshes
+// "last seen" after: the registry entry must not come back.
+func TestGuard_LastSeenWriteDoesNotBringBackARevokedEntry(t *testing.T) {
+	const idle = time.Second // refreshed every 100 ms
+	eachBackendIdle(t, idle, func(t *testing.T, r *rig) {
+		tok := r.login()
+		time.Sleep(idle / 5) // past the refresh interval: the held request's Touch writes
+		loaded, release := make(chan struct{}), make(chan struct{})
+		r.stopAt("slow", "loaded", func(context.Context) { close(loaded); <-release })
+		wait := r.inFlight(http.MethodGet, "/touch", tok, "slow")
+		<-loaded
+		r.revokeAll()
+		before := r.writes(session.StoreKey(tok))
+		close(release)
+		if body, _ := wait(); body != "user" {
+			t.Fatalf("the slow request ran as %q, want user", body)
+		}
+		if r.writes(session.StoreKey(tok)) <= before {
+			t.Fatal("the slow request did not refresh the session: the race was not exercised")
+		}
+		if n := r.raw(t, r.userID); n != 0 {
+			t.Errorf("%d registry entries after the late refresh, want none", n)
+		}
+		r.mustBeGone(tok, "late last-seen refresh")
 	})
 }

@@ -398,7 +398,7 @@ func (m *Manager) List(ctx context.Context, userID int64) ([]Entry, error) {
 //
 // SECURITY(revocation): the session is deleted from the store, so its
 // cookie is anonymous on its very next request; a request of that session
-// already in flight cannot write it back (see wasLoaded) — ASVS 5.0 7.5.2.
+// already in flight cannot write it back (see guard) — ASVS 5.0 7.5.2.
 func (m *Manager) Revoke(ctx context.Context, userID int64, id string) (bool, error) {
 	entries, err := m.List(ctx, userID)
 	if err != nil {
