@@ -82,6 +82,25 @@ func TestRun_ServesHTTPSWithHSTSWhenGivenACertificate(t *testing.T) {
 		t.Error("a TLS 1.1 handshake succeeded")
 	}
 
+	// TLS 1.2 with CBC (and SHA-1 MAC) suites only is refused; with an AEAD
+	// suite it is accepted.
+	cbc := []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+		tls.TLS_RSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_256_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
+	}
+	if c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "localhost", MaxVersion: tls.VersionTLS12, CipherSuites: cbc}); err == nil {
+		c.Close()
+		t.Errorf("a TLS 1.2 handshake offering only CBC suites succeeded (%s)", tls.CipherSuiteName(c.ConnectionState().CipherSuite))
+	}
+	aead := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256}
+	if c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "localhost", MaxVersion: tls.VersionTLS12, CipherSuites: aead}); err != nil {
+		t.Errorf("a TLS 1.2 handshake with an AEAD suite failed: %v", err)
+	} else {
+		c.Close()
+	}
+
 	// Plain HTTP on the HTTPS port is not served.
 	if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
 		res.Body.Close()

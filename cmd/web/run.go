@@ -18,6 +18,21 @@ import (
 	"github.com/sessionlab/sessionlab/internal/session"
 )
 
+// aeadSuites are the TLS 1.2 suites offered: ECDHE key exchange (forward
+// secrecy) with an AEAD cipher only. TLS 1.3 suites are all AEAD and not
+// configurable; Go chooses among them.
+//
+// SECURITY(tls): no CBC suites and no SHA-1 MACs (Lucky13-style padding
+// oracles, weak MAC) — ASVS 5.0 12.1.2.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // shutdownGrace is how long requests in flight get to finish after
 // SIGINT/SIGTERM.
 const shutdownGrace = 15 * time.Second
@@ -104,10 +119,9 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		// SECURITY(tls): TLS 1.2 at least (1.0 and 1.1 are deprecated by
 		// RFC 8996), stated here rather than left to Go's default, which a
-		// GODEBUG setting can lower; Go's default cipher suites all use
-		// ECDHE (forward secrecy) — ASVS 5.0 12.1.1,
-		// https://cheatsheetseries.owasp.org/cheatsheets/Transport_Layer_Security_Cheat_Sheet.html
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		// GODEBUG setting can lower; TLS 1.2 only with the AEAD suites
+		// above — ASVS 5.0 12.1.1, 12.1.2.
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: aeadSuites},
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
