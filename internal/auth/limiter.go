@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"sync"
 	"time"
 
 	"github.com/go-chi/httprate"
@@ -22,6 +23,20 @@ type Limit struct {
 	window  time.Duration
 	counter httprate.LimitCounter
 	now     func() time.Time
+	// mu makes Reserve's read-then-increment atomic for a counter that
+	// cannot do it itself (one process's memory).
+	mu sync.Mutex
+}
+
+// AtomicCounter is a LimitCounter that can check and take one unit in a
+// single step, for counters shared between processes (redisdb.LimitCounter,
+// a Redis script): a lock in one process cannot order another's requests.
+type AtomicCounter interface {
+	httprate.LimitCounter
+	// TryIncrement adds one to key's count in the window starting at
+	// current only if, before it, prev×(window−elapsed)/window + curr ≤
+	// max−1. It returns whether it did, and the counts it saw.
+	TryIncrement(key string, current, previous time.Time, elapsed, window time.Duration, max int) (ok bool, curr, prev int, err error)
 }
 
 // NewLimit returns a Limit of max events per window, counted in counter
@@ -46,6 +61,40 @@ func (l *Limit) Wait(key string) (time.Duration, error) {
 		return 0, err
 	}
 	return l.wait(now.Sub(current), curr, prev), nil
+}
+
+// Reserve takes one unit of key's budget now if the budget allows it,
+// atomically with the check, and returns a release that gives it back.
+// When the budget is spent it takes nothing and returns the wait.
+//
+// SECURITY(throttling): the unit is taken before the work it limits (a
+// bcrypt check): of a concurrent burst, no more than the limit get through,
+// where "check, work, then count" would let every request of the burst
+// pass the check — ASVS 5.0 6.3.1.
+func (l *Limit) Reserve(key string) (release func() error, wait time.Duration, err error) {
+	now := l.now().UTC()
+	current := now.Truncate(l.window)
+	previous := current.Add(-l.window)
+	elapsed := now.Sub(current)
+	var ok bool
+	var curr, prev int
+	if ac, atomic := l.counter.(AtomicCounter); atomic {
+		ok, curr, prev, err = ac.TryIncrement(key, current, previous, elapsed, l.window, l.max)
+	} else {
+		l.mu.Lock()
+		curr, prev, err = l.counter.Get(key, current, previous)
+		if err == nil && l.wait(elapsed, curr, prev) == 0 {
+			ok, err = true, l.counter.Increment(key, current)
+		}
+		l.mu.Unlock()
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ok {
+		return nil, l.wait(elapsed, curr, prev), nil
+	}
+	return func() error { return l.counter.IncrementBy(key, current, -1) }, 0, nil
 }
 
 // Add counts one event for key.

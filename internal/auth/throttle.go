@@ -31,7 +31,7 @@ type ThrottleLimits struct {
 // ASVS 5.0 6.3.1, 6.3.8, NIST SP 800-63B rev 4 §3.2.2,
 // https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 type Throttle struct {
-	account, ip, signup *Limit
+	account, ip, signup, reauth *Limit
 }
 
 // NewThrottle returns the policy for limits. newCounter returns the counter
@@ -49,7 +49,64 @@ func NewThrottle(limits ThrottleLimits, newCounter func(name string) httprate.Li
 		account: NewLimit(limits.AccountFailures, limits.Window, counter("login-account")),
 		ip:      NewLimit(limits.IPFailures, limits.Window, counter("login-ip")),
 		signup:  NewLimit(limits.IPSignups, limits.Window, counter("signup-ip")),
+		reauth:  NewLimit(limits.AccountFailures, limits.Window, counter("reauth-session")),
 	}
+}
+
+// Reservation is budget taken before a password check; Release gives it
+// back when the check succeeded (only failures use up a login budget).
+type Reservation struct{ releases []func() error }
+
+// Release returns every unit the reservation took.
+func (r Reservation) Release() error {
+	var first error
+	for _, f := range r.releases {
+		if err := f(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// reserveAll takes one unit from each limit's key, or none: a refusal by
+// one gives back what the others took.
+func reserveAll(limits []*Limit, keys []string) (Reservation, time.Duration, error) {
+	var r Reservation
+	for i, l := range limits {
+		release, wait, err := l.Reserve(keys[i])
+		if err != nil || wait > 0 {
+			r.Release()
+			return Reservation{}, wait, err
+		}
+		r.releases = append(r.releases, release)
+	}
+	return r, 0, nil
+}
+
+// ReserveLogin takes one unit from the account's and the client IP's
+// budgets before a login's password check. A positive wait means refused
+// (nothing taken): answer 429. A failed check keeps the units; a
+// successful one releases them.
+func (t *Throttle) ReserveLogin(email string, ip netip.Addr) (Reservation, time.Duration, error) {
+	return reserveAll([]*Limit{t.account, t.ip}, []string{accountKey(email), ipKey(ip)})
+}
+
+// ReserveSignup takes one sign-up attempt from the client IP's budget.
+func (t *Throttle) ReserveSignup(ip netip.Addr) (time.Duration, error) {
+	_, wait, err := reserveAll([]*Limit{t.signup}, []string{ipKey(ip)})
+	return wait, err
+}
+
+// ReserveReauth takes one unit of a signed-in session's own budget before
+// it checks its password again (to end sessions, change the password or
+// delete the account).
+//
+// SECURITY(throttling): a separate budget per session, not the account's
+// or the IP's: someone else's failed logins for this email (a thief's, or
+// a neighbour's behind the same NAT) cannot lock the owner out of ending
+// the thief's session or changing the password — ASVS 5.0 6.3.1, 7.5.2.
+func (t *Throttle) ReserveReauth(sessionID string) (Reservation, time.Duration, error) {
+	return reserveAll([]*Limit{t.reauth}, []string{"session:" + sessionID})
 }
 
 // LoginWait reports how long a login for email from ip must wait: zero

@@ -50,6 +50,8 @@ const (
 	minBcryptCost = 10
 
 	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.3.1, NIST SP 800-63B rev 4 §3.2.2 (at most 100 failures per account) — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+	defaultSessionsPerUser   = 50
+	maxSessionsPerUser       = 1000
 	defaultLoginAccountLimit = 10
 	defaultLoginIPLimit      = 50
 	// SECURITY(throttling): 20 sign-ups per client IP in any 15 minutes bounds account creation (each costs a bcrypt hash and a row) and enumeration through "email taken" — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
@@ -100,6 +102,7 @@ type Config struct {
 	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
 	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow
 	ThrottleWindow    time.Duration // THROTTLE_WINDOW, default 15m, between 1m and 24h
+	SessionsPerUser   int           // SESSIONS_PER_USER, default 50 (1–1000): signing in past it ends the user's oldest session
 }
 
 // Load reads every variable through getenv (never os.Getenv directly),
@@ -165,6 +168,9 @@ func Load(getenv func(string) string) (Config, error) {
 		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
 	}
 	c.LoginAccountLimit = l.count("LOGIN_ACCOUNT_LIMIT", defaultLoginAccountLimit, maxLoginAccountLimit)
+	// SECURITY(revocation): a bounded registry per user — one account
+	// signing in without end cannot grow the store or slow /sessions.
+	c.SessionsPerUser = l.count("SESSIONS_PER_USER", defaultSessionsPerUser, maxSessionsPerUser)
 	c.LoginIPLimit = l.count("LOGIN_IP_LIMIT", defaultLoginIPLimit, 1_000_000)
 	c.SignupIPLimit = l.count("SIGNUP_IP_LIMIT", defaultSignupIPLimit, 1_000_000)
 	c.ThrottleWindow, _ = l.duration("THROTTLE_WINDOW", defaultThrottleWindow)

@@ -35,6 +35,7 @@ func defaults() Config {
 		LoginIPLimit:      50,
 		SignupIPLimit:     20,
 		ThrottleWindow:    15 * time.Minute,
+		SessionsPerUser:   50,
 	}
 }
 
@@ -144,6 +145,7 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		}},
 		{"login account limit at NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "100"}, func(c *Config) { c.LoginAccountLimit = 100 }},
 		{"throttle window", env{"THROTTLE_WINDOW": "1h"}, func(c *Config) { c.ThrottleWindow = time.Hour }},
+		{"sessions per user", env{"SESSIONS_PER_USER": "5"}, func(c *Config) { c.SessionsPerUser = 5 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,6 +228,8 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"bcrypt wait too long", env{"BCRYPT_WAIT": "1m"}, []string{"BCRYPT_WAIT=1m", "at most 10s"}},
 		{"login account limit zero", env{"LOGIN_ACCOUNT_LIMIT": "0"}, []string{"LOGIN_ACCOUNT_LIMIT=0", "at least 1"}},
 		{"login account limit over NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "101"}, []string{"LOGIN_ACCOUNT_LIMIT=101", "at most 100"}},
+		{"sessions per user zero", env{"SESSIONS_PER_USER": "0"}, []string{"SESSIONS_PER_USER=0", "at least 1"}},
+		{"sessions per user over the cap", env{"SESSIONS_PER_USER": "1001"}, []string{"SESSIONS_PER_USER=1001", "at most 1000"}},
 		{"login ip limit negative", env{"LOGIN_IP_LIMIT": "-1"}, []string{"LOGIN_IP_LIMIT=-1"}},
 		{"signup ip limit not a number", env{"SIGNUP_IP_LIMIT": "many"}, []string{"SIGNUP_IP_LIMIT=many"}},
 		{"throttle window too short", env{"THROTTLE_WINDOW": "30s"}, []string{"THROTTLE_WINDOW=30s", "between 1m and 24h"}},

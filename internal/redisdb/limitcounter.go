@@ -126,3 +126,38 @@ func LimitCounters(pool *redis.Pool, prefix string) func(name string) httprate.L
 		return NewLimitCounter(pool, prefix+name+":")
 	}
 }
+
+// tryIncrementScript is httprate's sliding-window check and the increment
+// in one step: KEYS current and previous window; ARGV elapsed and window
+// (ms), the limit, the key's expiry (ms).
+var tryIncrementScript = redis.NewScript(2, `
+local curr = tonumber(redis.call('GET', KEYS[1]) or '0')
+local prev = tonumber(redis.call('GET', KEYS[2]) or '0')
+local t, w, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if prev * (w - t) <= (max - 1 - curr) * w then
+  redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return {1, curr + 1, prev}
+end
+return {0, curr, prev}
+`)
+
+// TryIncrement implements auth.AtomicCounter: the check and the increment
+// run as one Redis script, so replicas sharing the counter cannot both
+// take the last unit.
+func (c *LimitCounter) TryIncrement(key string, current, previous time.Time, elapsed, window time.Duration, max int) (bool, int, int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
+	defer cancel()
+	conn, err := c.pool.GetContext(ctx)
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("rate-limit counter: %w", err)
+	}
+	defer conn.Close()
+	ttl := 2*window + time.Second
+	vals, err := redis.Ints(tryIncrementScript.DoContext(ctx, conn, c.key(key, current), c.key(key, previous),
+		elapsed.Milliseconds(), window.Milliseconds(), max, ttl.Milliseconds()))
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("rate-limit counter: reserve: %w", err)
+	}
+	return vals[0] == 1, vals[1], vals[2], nil
+}

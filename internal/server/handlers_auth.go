@@ -52,10 +52,14 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Counted before the work it limits: a hash and a row, or an "already
-	// exists" answer.
-	if err := a.throttle.SignupAttempted(ip); err != nil {
+	// Taken before the work it limits (a hash and a row, or an "already
+	// exists" answer), atomically: a burst gets no more than the limit.
+	if wait, err := a.throttle.ReserveSignup(ip); err != nil {
 		a.unavailable(w, r, err)
+		return
+	} else if wait > 0 {
+		a.securityEvent(r, "signup.throttled")
+		a.tooManyAttempts(w, r, wait)
 		return
 	}
 	hash, err := a.hashPassword(ctx, password)
@@ -108,12 +112,14 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	password := r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
 
-	// SECURITY(throttling): checked before anything else, bcrypt included:
-	// while the account's or the client IP's budget of failures is spent,
-	// every attempt is refused with the same 429 — the correct password too,
-	// and whether or not the account exists (auth.Throttle).
+	// SECURITY(throttling): one unit of the account's and the client IP's
+	// budgets is taken before anything else, bcrypt included, atomically
+	// with the check: while either budget is spent every attempt is
+	// refused with the same 429 — the correct password too, and whether or
+	// not the account exists (auth.Throttle). Only a failure keeps it.
 	ip := security.ClientAddr(ctx)
-	if wait, err := a.throttle.LoginWait(email, ip); err != nil {
+	reserved, wait, err := a.throttle.ReserveLogin(email, ip)
+	if err != nil {
 		a.unavailable(w, r, err)
 		return
 	} else if wait > 0 {
@@ -121,6 +127,12 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		a.tooManyAttempts(w, r, wait)
 		return
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			reserved.Release() // not a failed password: give the units back
+		}
+	}()
 
 	data := a.newData(r, "Log in")
 	data.Next = next
@@ -149,11 +161,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		// Only failures use up the budgets.
-		if err := a.throttle.LoginFailed(email, ip); err != nil {
-			a.unavailable(w, r, err)
-			return
-		}
+		failed = true // only failures use up the budgets
 		a.securityEvent(r, "login.failure", slog.Bool("known_account", hash != nil))
 		// The email is not echoed back, so the two failures are the same
 		// page byte for byte.

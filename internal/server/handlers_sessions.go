@@ -43,12 +43,19 @@ func (e throttledError) Error() string { return "password attempts throttled" }
 // (another session changed the password) is ended: session.ErrEnded.
 func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bool, error) {
 	ctx := r.Context()
-	who, ip := userFrom(ctx), security.ClientAddr(ctx)
-	if wait, err := a.throttle.LoginWait(who.Email, ip); err != nil {
+	who := userFrom(ctx)
+	reserved, wait, err := a.throttle.ReserveReauth(a.sessions.CurrentID(ctx))
+	if err != nil {
 		return users.User{}, false, err
 	} else if wait > 0 {
 		return users.User{}, false, throttledError{wait}
 	}
+	failed := false
+	defer func() {
+		if !failed {
+			reserved.Release() // only a wrong password uses up the budget
+		}
+	}()
 	u, err := a.users.ByID(ctx, who.ID)
 	if errors.Is(err, users.ErrNotFound) || (err == nil && u.Generation != who.Generation) {
 		// SECURITY(revocation): authenticated under an older password.
@@ -68,10 +75,8 @@ func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bo
 		return users.User{}, false, err
 	}
 	if !ok {
+		failed = true
 		a.securityEvent(r, "reauth.failure", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
-		if err := a.throttle.LoginFailed(u.Email, ip); err != nil {
-			return users.User{}, false, err
-		}
 	}
 	return u, ok, nil
 }
@@ -145,6 +150,7 @@ func (a *app) renderSessions(w http.ResponseWriter, r *http.Request, status int,
 		})
 	}
 	data.NeedsPassword = a.needsReauth(r)
+	data.MaxSessions = a.sessions.MaxSessions()
 	data.Form.Error = problem
 	a.render(w, r, status, "sessions", data)
 }

@@ -55,8 +55,11 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 		}
 		results := make([]result, flood)
 		var wg sync.WaitGroup
-		for i, c := range logins {
-			wg.Go(func() {
+		// One after the other (each is turned away within the slot wait):
+		// concurrent attempts would each hold a unit of the account's
+		// budget of 2 while in flight, and be throttled instead.
+		wg.Go(func() {
+			for i, c := range logins {
 				// The right password and the wrong one alike.
 				password := pw
 				if i%2 == 1 {
@@ -64,8 +67,8 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 				}
 				status, header, body, err := c.rawPost("/login", url.Values{"email": {email}, "password": {password}})
 				results[i] = result{status, header.Get("Retry-After"), body, err}
-			})
-		}
+			}
+		})
 		// Meanwhile, the signed-in member browses.
 		for range 3 {
 			member.mustBeSignedIn(email)

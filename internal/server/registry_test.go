@@ -906,3 +906,36 @@ func TestPasswordChange_WinsAgainstALoginThatCheckedTheOldPassword(t *testing.T)
 		owner.mustBeSignedIn(email)
 	})
 }
+
+// Logins past the cap end the user's oldest sessions; the newest stay.
+func TestSessions_CappedPerUserTheOldestEndAtLogin(t *testing.T) {
+	const max = 3
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) { c.SessionsPerUser = max })
+		email, pw := newUser()
+		var clients []*client
+		for i := range max + 2 {
+			c := app.newClient()
+			if i == 0 {
+				c.signup(email, pw)
+			} else {
+				c.login(email, pw)
+			}
+			clients = append(clients, c)
+		}
+		for i, c := range clients {
+			if i < 2 {
+				c.mustBeAnonymous()
+			} else {
+				c.mustBeSignedIn(email)
+			}
+		}
+		last := clients[len(clients)-1]
+		if r := last.get("/sessions"); !strings.Contains(r.body, "At most 3 sessions are kept") {
+			t.Error("/sessions does not show the cap")
+		}
+		if cur, others := last.listed(); cur == "" || len(others)+1 != max {
+			t.Errorf("/sessions lists %d other sessions and this one (%q), want %d in all", len(others), cur, max)
+		}
+	})
+}

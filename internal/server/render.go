@@ -54,6 +54,7 @@ type templateData struct {
 
 	Sessions      []sessionRow // /sessions
 	NeedsPassword bool         // a sensitive action must ask for the password
+	MaxSessions   int          // the cap on one user's sessions
 	SignOutOthers bool         // the password form's checkbox
 
 	Practices []lab.Practice // /practices

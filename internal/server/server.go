@@ -84,6 +84,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		Secure:      deps.Config.CookieSecure,
 		IdleTimeout: deps.Config.IdleTimeout,
 		Lifetime:    deps.Config.Lifetime,
+		MaxSessions: deps.Config.SessionsPerUser,
 		Hooks:       deps.SessionHooks,
 	}, deps.Store, a.unavailable) // a store failure is a 503, never a signed-in page
 	return a.routes(), nil

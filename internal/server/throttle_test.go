@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,5 +243,156 @@ func TestSignup_ThrottledPerIP(t *testing.T) {
 		if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusUnauthorized {
 			t.Errorf("the refused sign-up created an account: login got %d", r.status)
 		}
+	})
+}
+
+// burst sends n POSTs at once, each from its own client (form and
+// headers from build), and counts the answers by status.
+func burst(t *testing.T, app *testApp, n int, path string, build func(i int) (*client, url.Values, []string)) map[int]int {
+	t.Helper()
+	type req struct {
+		c       *client
+		form    url.Values
+		headers []string
+	}
+	reqs := make([]req, n)
+	for i := range reqs {
+		c, form, headers := build(i)
+		form.Set("csrf_token", c.csrf)
+		reqs[i] = req{c, form, headers}
+	}
+	statuses := make([]int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Go(func() {
+			hr, _ := http.NewRequest(http.MethodPost, app.ts.URL+path, strings.NewReader(r.form.Encode()))
+			hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			for j := 0; j+1 < len(r.headers); j += 2 {
+				hr.Header.Set(r.headers[j], r.headers[j+1])
+			}
+			<-start
+			res, err := r.c.hc.Do(hr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			statuses[i] = res.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	return counts
+}
+
+// ASVS 6.3.1, races: a concurrent burst of guesses gets no more password
+// checks than the limit — per account (from 20 addresses) and per IP (on
+// 40 accounts) — on the in-memory counters and on Redis.
+func TestLogin_ConcurrentBurstGetsNoMoreChecksThanTheLimit(t *testing.T) {
+	const n, limit = 40, 10
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){
+			withLimits(limit, 1000, time.Hour),
+			func(c *config.Config) { c.TrustedProxies = mustPrefixes(t, "127.0.0.1/32") },
+		}})
+		email, pw := newUser()
+		app.newClient().signup(email, pw)
+		byAccount := burst(t, app, n, "/login", func(i int) (*client, url.Values, []string) {
+			c := app.newClient()
+			c.get("/login")
+			password := "wrong-guess-" + strconv.Itoa(i)
+			if i == n-1 {
+				password = pw // the right one, inside the burst
+			}
+			return c, url.Values{"email": {email}, "password": {password}}, []string{"X-Forwarded-For", "198.51.100." + strconv.Itoa(1+i%20)}
+		})
+		// A success gives its unit back (only failures count), so the
+		// right password may be one check more than the wrong ones.
+		if wrong := byAccount[http.StatusUnauthorized]; wrong > limit || wrong+byAccount[http.StatusSeeOther] > limit+1 {
+			t.Errorf("one account, %d guesses at once: %v — %d wrong passwords reached the password check, want at most %d", n, byAccount, wrong, limit)
+		}
+
+		ipApp := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(1000, limit, time.Hour)}})
+		byIP := burst(t, ipApp, n, "/login", func(i int) (*client, url.Values, []string) {
+			c := ipApp.newClient()
+			c.get("/login")
+			victim, _ := newUser()
+			return c, url.Values{"email": {victim}, "password": {"wrong-guess"}}, nil
+		})
+		if checked := byIP[http.StatusUnauthorized]; checked > limit || byIP[http.StatusTooManyRequests] < n-limit {
+			t.Errorf("one IP, %d accounts at once: %v — %d reached the password check, want at most %d", n, byIP, checked, limit)
+		}
+	})
+}
+
+// The re-authentication check has its own budget per session, reserved the
+// same way.
+func TestReauth_ConcurrentBurstGetsNoMoreChecksThanTheLimit(t *testing.T) {
+	const n, limit = 40, 10
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){
+			withLimits(limit, 1000, time.Hour),
+			func(c *config.Config) { c.ReauthWindow = time.Nanosecond },
+		}})
+		email, pw := newUser()
+		owner := app.newClient()
+		owner.signup(email, pw)
+		owner.get("/sessions")
+		counts := burst(t, app, n, "/sessions/revoke-others", func(i int) (*client, url.Values, []string) {
+			return owner, url.Values{"password": {"wrong-guess-" + strconv.Itoa(i)}}, nil
+		})
+		if checked := counts[http.StatusForbidden]; checked > limit || counts[http.StatusTooManyRequests] < n-limit {
+			t.Errorf("%d wrong re-authentications at once: %v — %d reached the password check, want at most %d", n, counts, checked, limit)
+		}
+	})
+}
+
+// ASVS 7.5.2, availability: a thief's failed logins for the owner's email
+// spend the account's login budget, not the owner's: the owner, signed
+// in, still ends the thief's session and changes the password.
+func TestThrottle_ThiefsFailuresNeverLockTheOwnerOut(t *testing.T) {
+	const limit = 10
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){
+			withLimits(limit, 1000, time.Hour),
+			func(c *config.Config) { c.ReauthWindow = time.Nanosecond; c.IPBinding = config.IPBindingLog },
+		}})
+		email, pw := newUser()
+		owner, laptop := app.newClient(), app.newClient()
+		owner.signup(email, pw)
+		laptop.login(email, pw)
+		thief := app.newClient()
+		thief.setToken(laptop.token()) // a copied cookie
+
+		guesser := app.newClient()
+		guesser.get("/login")
+		for i := range limit {
+			if r := guesser.post("/login", url.Values{"email": {email}, "password": {"guess-" + strconv.Itoa(i)}}); r.status != http.StatusUnauthorized {
+				t.Fatalf("guess %d: %d, want 401", i, r.status)
+			}
+		}
+		throttled(t, "the thief's next guess", guesser.post("/login", url.Values{"email": {email}, "password": {pw}}))
+		thief.mustBeSignedIn(email)
+
+		_, others := owner.listed()
+		if len(others) != 1 {
+			t.Fatalf("owner sees %d other sessions, want 1", len(others))
+		}
+		if r := owner.post("/sessions/"+others[0]+"/revoke", url.Values{"password": {pw}}); r.status != http.StatusSeeOther {
+			t.Fatalf("owner ending the thief's session: %d, want 303", r.status)
+		}
+		thief.mustBeAnonymous()
+		owner.get("/account/password") // the form, with the renewed session's CSRF token
+		newPW := pw + "-new"
+		if r := owner.post("/account/password", url.Values{"current_password": {pw}, "new_password": {newPW}, "sign_out_others": {"on"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("owner changing the password: %d, want 303", r.status)
+		}
+		owner.mustBeSignedIn(email)
 	})
 }

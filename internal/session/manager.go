@@ -20,6 +20,9 @@ type Options struct {
 	Secure      bool
 	IdleTimeout time.Duration
 	Lifetime    time.Duration
+	// MaxSessions caps the signed-in sessions of one user (0: 50); a login
+	// past it ends the user's oldest sessions.
+	MaxSessions int
 	// Hooks let tests stop a request at the moments races happen.
 	Hooks Hooks
 }
@@ -65,6 +68,7 @@ type Manager struct {
 	scs          *scs.SessionManager
 	store        *Store
 	refreshEvery time.Duration
+	maxSessions  int
 	hooks        Hooks
 }
 
@@ -118,7 +122,10 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	if opts.IdleTimeout <= 0 {
 		refresh = time.Minute
 	}
-	return &Manager{scs: sm, store: store, refreshEvery: refresh, hooks: opts.Hooks}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = 50
+	}
+	return &Manager{scs: sm, store: store, refreshEvery: refresh, maxSessions: opts.MaxSessions, hooks: opts.Hooks}
 }
 
 // Middleware loads and saves the session around next. Responses are never
@@ -198,8 +205,37 @@ func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, still
 	if err := m.saveAndRegister(ctx, userID, clientIP, now, ""); err != nil {
 		return err
 	}
-	return m.verify(ctx, stillValid)
+	if err := m.verify(ctx, stillValid); err != nil {
+		return err
+	}
+	return m.capSessions(ctx, userID)
 }
+
+// capSessions ends the user's oldest sessions past MaxSessions.
+//
+// SECURITY(revocation): the registry of one user stays bounded, so
+// endless logins of one account cannot grow the store or make /sessions
+// slow for everyone — ASVS 5.0 7.5.2.
+func (m *Manager) capSessions(ctx context.Context, userID int64) error {
+	entries, err := m.store.Registry.List(ctx, userID) // oldest first
+	if err != nil || len(entries) <= m.maxSessions {
+		return err
+	}
+	current := m.CurrentID(ctx)
+	var oldest []Entry
+	for _, e := range entries {
+		if len(entries)-len(oldest) <= m.maxSessions {
+			break
+		}
+		if e.ID != current {
+			oldest = append(oldest, e)
+		}
+	}
+	return m.end(ctx, userID, oldest)
+}
+
+// MaxSessions is the cap on one user's signed-in sessions.
+func (m *Manager) MaxSessions() int { return m.maxSessions }
 
 // verify ends this request's session when stillValid says its credentials
 // changed (ErrEnded), or cannot tell (its error).
