@@ -51,6 +51,7 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// Nor is a session that was ended by another request meanwhile.
 	if errors.Is(err, session.ErrEnded) {
+		a.securityEvent(r, "session.ended_meanwhile", slog.String("session", a.sessions.ShortID(r.Context())))
 		a.errorPage(w, r, http.StatusConflict, "Your session was ended (signed out or revoked elsewhere) while this request was in progress. Please log in again.")
 		return
 	}

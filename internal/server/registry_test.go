@@ -939,3 +939,72 @@ func TestSessions_CappedPerUserTheOldestEndAtLogin(t *testing.T) {
 		}
 	})
 }
+
+// Races, ASVS 7.4.3: four clients log in with the old password again and
+// again while the owner changes it with "sign out other devices". After
+// the change returns, no session authenticated with the old password
+// works — repeated, on every store.
+func TestPasswordChange_ConcurrentOldPasswordLoginsLeaveNoSurvivor(t *testing.T) {
+	const rounds, attackers = 4, 4
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){
+			withLimits(100, 100000, time.Hour),
+			// The attackers' logins must not end the owner's session by
+			// the per-user cap before the change.
+			func(c *config.Config) { c.SessionsPerUser = 1000 },
+		}})
+		for round := range rounds {
+			email, oldPW := newUser()
+			owner := app.newClient()
+			owner.signup(email, oldPW)
+			owner.get("/account/password")
+
+			stop := make(chan struct{})
+			var mu sync.Mutex
+			var tokens []string // every session cookie an attacker was given
+			var wg sync.WaitGroup
+			for range attackers {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						c := app.newClient()
+						r := c.get("/login")
+						if r.status != http.StatusOK {
+							continue
+						}
+						form := url.Values{"email": {email}, "password": {oldPW}, "csrf_token": {c.csrf}}
+						status, _, _, err := c.rawPost("/login", form)
+						if err == nil && status == http.StatusSeeOther {
+							mu.Lock()
+							tokens = append(tokens, c.token())
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			time.Sleep(30 * time.Millisecond) // let the attackers get going
+			r := owner.post("/account/password", url.Values{"current_password": {oldPW}, "new_password": {oldPW + "-new"}, "sign_out_others": {"on"}})
+			close(stop)
+			wg.Wait()
+			if r.status != http.StatusSeeOther {
+				t.Fatalf("round %d: password change: %d, want 303\n%s", round, r.status, app.logs.String()[max(0, len(app.logs.String())-6000):])
+			}
+			survivors := 0
+			for _, tok := range tokens {
+				c := app.newClient()
+				c.setToken(tok)
+				if res := c.get("/profile"); res.status == http.StatusOK {
+					survivors++
+				}
+			}
+			if survivors > 0 {
+				t.Errorf("round %d: %d of %d sessions of the old password still work after the change", round, survivors, len(tokens))
+			}
+			owner.mustBeSignedIn(email)
+		}
+	})
+}

@@ -61,6 +61,12 @@ type reqState struct {
 	known []knownKey // store keys this request loaded or wrote
 	sid   string     // registry id of the session, once the Manager knows it
 	ended bool       // a save found a tombstone and undid itself
+	// While deferring, DeleteCtx writes the tombstone at once but keeps
+	// the entry until flushDeletes: a renewal deletes its old key only once
+	// the registry names the new one, or a registry read in between would
+	// prune the entry as dead.
+	deferring bool
+	deferred  []string
 }
 
 type knownKey struct {
@@ -196,7 +202,45 @@ func (g *guard) DeleteCtx(ctx context.Context, key string) error {
 	if err := g.marks.Mark(ctx, g.ttl, keyMark(key)); err != nil {
 		return err
 	}
+	if st := reqStateFrom(ctx); st != nil {
+		st.mu.Lock()
+		if st.deferring {
+			st.deferred = append(st.deferred, key)
+			st.mu.Unlock()
+			return nil
+		}
+		st.mu.Unlock()
+	}
 	return g.inner.Delete(key)
+}
+
+// deferDeletes makes this request's deletes wait for flushDeletes (their
+// tombstones are written at once).
+func deferDeletes(ctx context.Context) {
+	if st := reqStateFrom(ctx); st != nil {
+		st.mu.Lock()
+		st.deferring = true
+		st.mu.Unlock()
+	}
+}
+
+// flushDeletes deletes what was deferred and stops deferring.
+func (g *guard) flushDeletes(ctx context.Context) error {
+	st := reqStateFrom(ctx)
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	keys := st.deferred
+	st.deferred, st.deferring = nil, false
+	st.mu.Unlock()
+	var first error
+	for _, k := range keys {
+		if err := g.inner.Delete(k); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // end ends sessions known by their registry entries: tombstones for the

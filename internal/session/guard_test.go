@@ -485,3 +485,38 @@ func TestGuard_LastSeenWriteDoesNotBringBackARevokedEntry(t *testing.T) {
 		r.mustBeGone(tok, "late last-seen refresh")
 	})
 }
+
+// A registry read (which prunes entries whose session is gone) landing in
+// the middle of a renewal must not drop the renewed session from the
+// registry, or its owner could neither see nor end it.
+func TestGuard_RegistryReadDuringARenewalKeepsTheEntry(t *testing.T) {
+	eachBackend(t, func(t *testing.T, r *rig) {
+		tok := r.login()
+		var read atomic.Bool
+		r.stopAt("reauth", "committed", func(ctx context.Context) {
+			if read.CompareAndSwap(false, true) {
+				if _, err := r.m.List(context.Background(), r.userID); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		body, newTok := r.send(http.MethodPost, "/reauth", tok, "reauth")
+		if !read.Load() {
+			t.Fatal("the registry read did not run inside the renewal")
+		}
+		if body != "renewed" || newTok == "" {
+			t.Fatalf("renewal: %q, want renewed with a new cookie", body)
+		}
+		entries, err := r.m.List(context.Background(), r.userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].StoreKey != session.StoreKey(newTok) {
+			t.Errorf("registry after the renewal: %v, want the renewed session", entries)
+		}
+		if got, _ := r.send(http.MethodGet, "/whoami", newTok, ""); got != "user" {
+			t.Errorf("the renewed cookie is %q, want user", got)
+		}
+		r.mustBeGone(tok, "the token renewed from")
+	})
+}

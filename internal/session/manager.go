@@ -268,6 +268,11 @@ func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr, generati
 	userID := m.UserID(ctx)
 	deadline := m.scs.Deadline(ctx)
 	oldKey := StoreKey(m.scs.Token(ctx))
+	// The old entry is tombstoned now but deleted only once the registry
+	// names the new key (saveAndRegister): until then a registry read by
+	// another request would find the entry's session gone and prune it.
+	deferDeletes(ctx)
+	defer m.store.flushDeletes(ctx)
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -318,6 +323,9 @@ func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP ne
 		}
 		if !moved {
 			return m.ended(ctx)
+		}
+		if err := m.store.flushDeletes(ctx); err != nil {
+			return err
 		}
 		if gone, err := m.store.marks.AnyMarked(ctx, sidMark(sid)); err != nil || gone {
 			if err == nil {
