@@ -27,9 +27,9 @@ func TestBrowser_CrossSiteFormsCannotLogOutOrLogIn(t *testing.T) {
 		attackerEmail, attackerPassword := newUser()
 		b.signup(a, attackerEmail, attackerPassword)
 		b.logout(a)
-		// The attacker can get real CSRF tokens, but only of sessions other
-		// than the victim's: this one, of the anonymous session before the
-		// victim signs up, is the best they can have.
+		// The attacker can get real CSRF tokens, but only their own: this
+		// one, of the login form (the anonymous double-submit cookie of this
+		// browser), is the best they can have.
 		attackerToken := b.eval(`document.querySelector('input[name="csrf_token"]').value`)
 
 		evil := startAttacker(t, map[string]attack{

@@ -13,7 +13,7 @@ type Facts struct {
 	CookieName      string
 	CookieSent      bool // the request carried a session cookie
 	ShortID         string
-	PreLoginShortID string // the anonymous session login replaced, if any
+	PreLoginShortID string // the session cookie the browser sent at login, if any
 	Store           string
 	IdleTimeout     time.Duration
 	Lifetime        time.Duration
@@ -99,10 +99,12 @@ var Practices = []Practice{
 		Evidence: func(f Facts) []Evidence {
 			prev := f.PreLoginShortID
 			if prev == "" {
-				prev = "none (no session before this login)"
+				prev = "none: your browser sent no session cookie when you logged in (the login form needs no session)"
+			} else {
+				prev += " — not adopted: login issued a new token, and an old one is deleted from the store"
 			}
 			return []Evidence{
-				{"Session before you logged in", prev + " — deleted from the store at login"},
+				{"Session cookie your browser sent at login", prev},
 				{"Session now", f.ShortID},
 				{"Last password check", when(f.AuthenticatedAt)},
 			}

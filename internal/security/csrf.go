@@ -1,7 +1,6 @@
 package security
 
 import (
-	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -25,8 +24,9 @@ func CrossOrigin(deny http.Handler) func(http.Handler) http.Handler {
 }
 
 // CSRF checks the synchronizer token on every request with an unsafe
-// method. sessionToken returns the token stored in the visitor's session
-// ("" when it has none). The form is parsed here, under the body limit, so
+// method. want returns the token the request must carry: the one stored in
+// the visitor's session, or for an anonymous visitor the AnonCSRF cookie's
+// ("" when it has none, which never matches). The form is parsed here, under the body limit, so
 // a too-large body answers tooLarge and a missing or wrong token answers
 // deny; neither reaches the handler.
 //
@@ -34,7 +34,7 @@ func CrossOrigin(deny http.Handler) func(http.Handler) http.Handler {
 // included (login CSRF signs the victim into the attacker's account),
 // compared in constant time — ASVS 5.0 3.5.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#synchronizer-token-pattern
-func CSRF(sessionToken func(context.Context) string, deny, tooLarge http.Handler) func(http.Handler) http.Handler {
+func CSRF(want func(*http.Request) string, deny, tooLarge http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {
@@ -51,7 +51,7 @@ func CSRF(sessionToken func(context.Context) string, deny, tooLarge http.Handler
 				deny.ServeHTTP(w, r)
 				return
 			}
-			if !ValidToken(sessionToken(r.Context()), r.PostForm.Get(CSRFField)) {
+			if !ValidToken(want(r), r.PostForm.Get(CSRFField)) {
 				deny.ServeHTTP(w, r)
 				return
 			}

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +29,7 @@ func TestValidToken_EmptyNeverMatches(t *testing.T) {
 func TestCSRF_OnlyUnsafeMethodsNeedTheToken(t *testing.T) {
 	reached := false
 	h := LimitBody(CSRF(
-		func(context.Context) string { return "session-token" },
+		func(*http.Request) string { return "session-token" },
 		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }),
 		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusRequestEntityTooLarge) }),
 	)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached = true })))

@@ -19,7 +19,9 @@ import (
 const loginFailed = "Email or password is incorrect."
 
 func (a *app) signupGet(w http.ResponseWriter, r *http.Request) {
-	a.render(w, r, http.StatusOK, "signup", a.newData(r, "Sign up"))
+	data := a.newData(r, "Sign up")
+	a.anonForm(w, r, &data)
+	a.render(w, r, http.StatusOK, "signup", data)
 }
 
 func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
@@ -39,6 +41,7 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 	}
 
 	data := a.newData(r, "Sign up")
+	a.anonForm(w, r, &data)
 	data.Form.Email = email
 	data.Form.Errors = map[string]string{}
 	if msg := checkEmail(email); msg != "" {
@@ -81,6 +84,7 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
+	a.anonCSRF.Clear(w, r)
 	a.securityEvent(r, "signup", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
 	http.Redirect(w, r, "/profile", http.StatusSeeOther)
 }
@@ -102,7 +106,9 @@ func checkEmail(email string) string {
 
 func (a *app) loginGet(w http.ResponseWriter, r *http.Request) {
 	data := a.newData(r, "Log in")
+	a.anonForm(w, r, &data)
 	data.Next = safeNext(r.URL.Query().Get("next"))
+
 	a.render(w, r, http.StatusOK, "login", data)
 }
 
@@ -135,6 +141,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	data := a.newData(r, "Log in")
+	a.anonForm(w, r, &data)
 	data.Next = next
 	if err := auth.ValidateLength(password); err != nil {
 		// Says nothing about the account: the same for every email.
@@ -175,6 +182,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
+	a.anonCSRF.Clear(w, r) // the session carries the CSRF token from now on
 	a.securityEvent(r, "login.success", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
 	if next == "" {
 		next = "/profile"
@@ -199,5 +207,6 @@ func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if userID != 0 {
 		a.securityEvent(r, "logout", slog.Int64("user_id", userID), slog.String("session", sid))
 	}
+	a.setNotice(w, "logged-out")
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }

@@ -22,7 +22,14 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxUser
+	ctxNotice // a message for this page only (e.g. "your session has ended")
 )
+
+// noticeFrom is the message for this page set by the middleware, or "".
+func noticeFrom(ctx context.Context) string {
+	n, _ := ctx.Value(ctxNotice).(string)
+	return n
+}
 
 // requestID gives every request an id generated here, for the logs and
 // the X-Request-Id response header.
@@ -83,8 +90,18 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 func (a *app) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		if msg := a.takeNotice(w, r); msg != "" {
+			ctx = context.WithValue(ctx, ctxNotice, msg)
+			r = r.WithContext(ctx)
+		}
 		if a.sessions.StaleCookie(r) {
-			a.sessions.Flash(ctx, sessionEndedMessage)
+			// Said on this page (and, through a notice cookie, on the
+			// login page a redirect leads to), and the dead cookie is
+			// expired: no new session, no store write for a visitor who
+			// is not signed in.
+			a.sessions.ExpireCookie(w)
+			ctx = context.WithValue(ctx, ctxNotice, sessionEndedMessage)
+			r = r.WithContext(ctx)
 		}
 		current := security.ClientAddr(ctx)
 		if err := a.sessions.Touch(ctx, current); err != nil {
@@ -112,7 +129,7 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 				a.unavailable(w, r, err)
 				return
 			}
-			a.sessions.Flash(ctx, ipChangedMessage)
+			a.setNotice(w, "ip")
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}
@@ -163,6 +180,9 @@ func (a *app) requireUser(next http.Handler) http.Handler {
 			target := "/login"
 			if r.Method == http.MethodGet {
 				target += "?next=" + strings.ReplaceAll(url.QueryEscape(r.URL.RequestURI()), "%2F", "/")
+			}
+			if noticeFrom(r.Context()) == sessionEndedMessage {
+				a.setNotice(w, "ended") // say why on the login page
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return

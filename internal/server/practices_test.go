@@ -49,7 +49,8 @@ func TestPractices_FixationPageShowsTheRenewalOnYourOwnSession(t *testing.T) {
 		app.newClient().signup(email, pw)
 		c := app.newClient()
 		c.get("/login")
-		before := c.token()
+		before := randomToken() // planted, as a subdomain or a script could
+		c.setToken(before)
 		c.post("/login", url.Values{"email": {email}, "password": {pw}})
 		r := c.get("/practices/fixation")
 		for what, id := range map[string]string{"pre-login": session.ShortID(before), "current": session.ShortID(c.token())} {

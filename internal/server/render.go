@@ -84,14 +84,37 @@ type sessionView struct {
 	IPBinding       string
 }
 
-// newData fills what every page needs from the request.
+// newData fills what every page needs from the request. A signed-in
+// visitor's forms carry the session's CSRF token; an anonymous visitor's
+// pages create no session (the login and sign-up forms use anonForm).
 func (a *app) newData(r *http.Request, title string) templateData {
-	return templateData{
-		Title:     title,
-		CSRFToken: a.sessions.CSRFToken(r.Context()),
-		User:      userFrom(r.Context()),
-		Flash:     a.sessions.PopFlash(r.Context()),
+	ctx := r.Context()
+	d := templateData{Title: title, User: userFrom(ctx), Flash: a.sessions.PopFlash(ctx)}
+	if d.User != nil {
+		d.CSRFToken = a.sessions.CSRFToken(ctx)
 	}
+	if d.Flash == "" {
+		d.Flash = noticeFrom(ctx)
+	}
+	return d
+}
+
+// anonForm gives an anonymous visitor's form (login, sign-up) its CSRF
+// token from the AnonCSRF cookie, setting it if needed: no session, no
+// store write.
+func (a *app) anonForm(w http.ResponseWriter, r *http.Request, d *templateData) {
+	if d.User == nil {
+		d.CSRFToken = a.anonCSRF.Token(w, r)
+	}
+}
+
+// csrfWanted is the token a state-changing request must carry: its
+// session's, or an anonymous visitor's AnonCSRF cookie.
+func (a *app) csrfWanted(r *http.Request) string {
+	if tok := a.sessions.ExistingCSRFToken(r.Context()); tok != "" {
+		return tok
+	}
+	return a.anonCSRF.From(r)
 }
 
 // render writes page with status. It renders into a buffer first, so a

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/users"
 )
@@ -43,6 +44,7 @@ type app struct {
 	slots    *auth.HashSlots // every bcrypt operation runs in one (passwords.go)
 	throttle *auth.Throttle  // login and sign-up budgets (handlers_auth.go)
 	sessions *session.Manager
+	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
 	pages    *pages
 }
 
@@ -68,6 +70,8 @@ func NewServer(deps Deps) (http.Handler, error) {
 		users:  users.NewRepository(deps.DB),
 		hasher: hasher,
 		pages:  pg,
+
+		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
 	}
 	a.slots = deps.HashSlots
 	if a.slots == nil {

@@ -73,24 +73,22 @@ func TestLogin_PlantedTokenIsNeverAdopted(t *testing.T) {
 	})
 }
 
-// ASVS 5.0 7.2.4: an attacker who fixes a real anonymous token in the
-// victim's browser gains nothing — login renews it and the old one is dead.
+// ASVS 5.0 7.2.4: the login form needs no session, so there is no
+// anonymous token to fix; whatever cookie the browser brings to the login
+// (here one an attacker planted) is not adopted: login issues a new token,
+// and the CSRF token changes with the privilege level.
 func TestLogin_RenewsTokenSoFixedAnonymousTokenIsUseless(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		app := newApp(t, b)
 		email, pw := newUser()
 		app.newClient().signup(email, pw)
 
-		attacker := app.newClient()
-		attacker.get("/login") // a genuine anonymous session
-		fixed := attacker.token()
-		if fixed == "" || !app.env.has(t, fixed) {
-			t.Fatal("the login page did not create an anonymous session")
-		}
-
 		victim := app.newClient()
-		victim.setToken(fixed)
-		victim.get("/login")
+		if r := victim.get("/login"); len(r.setCookie) != 0 || victim.token() != "" {
+			t.Fatal("the login page set a session cookie: the form must need no session")
+		}
+		fixed := randomToken()
+		victim.setToken(fixed) // planted just before the victim submits
 		csrfBefore := victim.csrf
 		r := victim.post("/login", url.Values{"email": {email}, "password": {pw}})
 		if r.status != http.StatusSeeOther {
@@ -101,11 +99,13 @@ func TestLogin_RenewsTokenSoFixedAnonymousTokenIsUseless(t *testing.T) {
 			t.Fatalf("token after login = %q, want a new one", after)
 		}
 		if app.env.has(t, fixed) {
-			t.Error("the pre-login token is still in the store")
+			t.Error("the planted token is in the store")
 		}
 		if !app.env.has(t, after) {
 			t.Error("the new token is not in the store")
 		}
+		attacker := app.newClient()
+		attacker.setToken(fixed)
 		attacker.mustBeAnonymous()
 		victim.mustBeSignedIn(email)
 		// The CSRF token changed with the privilege level too.
@@ -552,4 +552,51 @@ func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
 	c.mustBeAnonymous() // the restarted Redis kept no sessions
 	c.login(email, pw)
 	c.mustBeSignedIn(email)
+}
+
+// countSessions is how many session entries the store holds.
+func (e *storeEnv) countSessions(t *testing.T) int {
+	t.Helper()
+	if e.redisURL != "" {
+		conn := mustRedis(t, e.redisURL)
+		defer conn.Close()
+		return len(testenv.RedisKeys(t, conn, e.prefix+"session:"))
+	}
+	var n int
+	if err := e.db.SQL.QueryRow("SELECT count(*) FROM sessions").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Resources: anonymous visitors cost no store write. 1,500 cookie-less
+// GETs of the public pages and the forms, and 500 with dead cookies, leave
+// at most 50 new entries (here: none); the forms still work after.
+func TestAnonymousVisitors_CostNoStoreWrite(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b)
+		before := app.env.countSessions(t)
+		pages := []string{"/", "/login", "/signup", "/practices/cookie"}
+		for i := range 1500 {
+			c := app.newClient()
+			if r := c.get(pages[i%len(pages)]); r.status != http.StatusOK || len(r.setCookie) != 0 {
+				t.Fatalf("GET %s: %d, session cookies set: %d", pages[i%len(pages)], r.status, len(r.setCookie))
+			}
+		}
+		for i := range 500 {
+			c := app.newClient()
+			c.setToken(randomToken()) // dead: expired, revoked or made up
+			if r := c.get(pages[i%len(pages)]); r.status != http.StatusOK || !strings.Contains(r.body, "Your session has ended") {
+				t.Fatalf("GET %s with a dead cookie: %d, want 200 saying the session ended", pages[i%len(pages)], r.status)
+			}
+		}
+		if added := app.env.countSessions(t) - before; added > 50 {
+			t.Errorf("%d store entries added by anonymous visitors, want at most 50", added)
+		} else if added != 0 {
+			t.Logf("%d store entries added by anonymous visitors", added)
+		}
+		email, pw := newUser()
+		app.newClient().signup(email, pw)
+		app.newClient().login(email, pw)
+	})
 }

@@ -60,7 +60,7 @@ const (
 	keySeen   = "seen"    // int64 unix ns: last refresh of the idle expiry and the registry
 	keyIP     = "ip"      // the client IP the session is bound to
 	keyDevice = "device"  // short user-agent summary
-	keyPrev   = "prev"    // short id of the anonymous session login replaced
+	keyPrev   = "prev"    // short id of the session cookie the browser sent at login, if any
 )
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
@@ -184,7 +184,13 @@ func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, still
 	if m.hooks.Authenticating != nil {
 		m.hooks.Authenticating(ctx)
 	}
-	prev := m.ShortID(ctx) // kept only to show, on the fixation page, that it changed
+	// Kept only to show, on the fixation page, that the cookie the browser
+	// sent at login (a planted one, or a session's) was not adopted: the
+	// short id of its hash, never the token.
+	prev := ""
+	if c, err := r.Cookie(m.scs.Cookie.Name); err == nil && c.Value != "" {
+		prev = ShortID(c.Value)
+	}
 	if err := m.scs.RenewToken(ctx); err != nil {
 		return err
 	}
@@ -413,8 +419,8 @@ func (m *Manager) Logout(ctx context.Context) error {
 	return m.scs.Destroy(ctx)
 }
 
-// PreLoginShortID is the short id of the anonymous session that login
-// replaced ("" when there was none).
+// PreLoginShortID is the short id of the session cookie the browser sent
+// when it logged in ("" when it sent none).
 func (m *Manager) PreLoginShortID(ctx context.Context) string { return m.scs.GetString(ctx, keyPrev) }
 
 // CookieName is the session cookie's name.
@@ -593,6 +599,12 @@ func (m *Manager) ExistingCSRFToken(ctx context.Context) string {
 func (m *Manager) StaleCookie(r *http.Request) bool {
 	c, err := r.Cookie(m.scs.Cookie.Name)
 	return err == nil && c.Value != "" && m.scs.Token(r.Context()) == ""
+}
+
+// ExpireCookie tells the browser to drop its session cookie, without
+// touching the store (for a cookie no live session answers to).
+func (m *Manager) ExpireCookie(w http.ResponseWriter) {
+	m.scs.WriteSessionCookie(context.Background(), w, "", time.Time{})
 }
 
 // Flash stores a message for the next page this session shows.
