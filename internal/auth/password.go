@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
@@ -63,6 +64,9 @@ func ValidateLength(password string) error {
 type Hasher struct {
 	cost  int
 	dummy []byte
+
+	mu      sync.Mutex
+	padding map[int][]byte // dummy hashes at costs below cost, made on first use
 }
 
 // NewHasher returns a Hasher for the cost (bcrypt.MinCost..bcrypt.MaxCost;
@@ -114,6 +118,9 @@ func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 		target = h.dummy
 	}
 	err := bcrypt.CompareHashAndPassword(target, []byte(password))
+	if hash != nil {
+		h.pad(hash)
+	}
 	switch {
 	case err == nil:
 		return hash != nil, nil
@@ -122,4 +129,41 @@ func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 	default:
 		return false, fmt.Errorf("bcrypt compare: %w", err)
 	}
+}
+
+// pad makes a check against a hash of a lower cost take as long as one at
+// the configured cost: bcrypt's work doubles with each cost step, so after
+// the real comparison at cost c it compares against dummy hashes at costs
+// c, c+1, …, cost−1 — 2^c + (2^c + … + 2^(cost−1)) = 2^cost.
+//
+// SECURITY(passwords): after BCRYPT_COST is raised, a known account whose
+// hash is still at the old cost would otherwise answer a wrong password
+// several times faster than an unknown email (checked against the dummy at
+// the new cost), telling who has an account — ASVS 5.0 6.3.8.
+func (h *Hasher) pad(hash []byte) {
+	c, err := bcrypt.Cost(hash)
+	if err != nil || c >= h.cost {
+		return
+	}
+	for k := c; k < h.cost; k++ {
+		bcrypt.CompareHashAndPassword(h.paddingHash(k), []byte("session-lab padding"))
+	}
+}
+
+// paddingHash is a dummy hash at cost, made once.
+func (h *Hasher) paddingHash(cost int) []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.padding == nil {
+		h.padding = map[int][]byte{}
+	}
+	if d, ok := h.padding[cost]; ok {
+		return d
+	}
+	d, err := bcrypt.GenerateFromPassword([]byte("session-lab dummy password"), cost)
+	if err != nil {
+		return h.dummy
+	}
+	h.padding[cost] = d
+	return d
 }

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -76,4 +78,45 @@ func TestNewHasher_RefusesCostOutOfRange(t *testing.T) {
 			t.Errorf("NewHasher(%d) = nil error", cost)
 		}
 	}
+}
+
+// ASVS 6.3.8 after a cost change: users hashed at an older, cheaper cost
+// answer a wrong password in the time an unknown email takes (checked
+// against the dummy at the configured cost), until their hash is upgraded.
+// Medians of interleaved runs, within 10%.
+func TestHasher_OldCostChecksTakeAsLongAsUnknownEmails(t *testing.T) {
+	const oldCost, newCost, runs = 7, 9, 9
+	old, err := NewHasher(oldCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := old.Hash("the right password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewHasher(newCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Check(hash, "warm-up: the padding hashes are made once")
+	var unknown, known []time.Duration
+	for range runs {
+		start := time.Now()
+		h.Check(nil, "a wrong password")
+		mid := time.Now()
+		h.Check(hash, "a wrong password")
+		unknown, known = append(unknown, mid.Sub(start)), append(known, time.Since(mid))
+	}
+	mu, mk := medianOf(unknown), medianOf(known)
+	ratio := float64(mk) / float64(mu)
+	t.Logf("unknown email %v, known account at cost %d %v: ratio %.2f", mu, oldCost, mk, ratio)
+	if ratio < 0.9 || ratio > 1.1 {
+		t.Errorf("a known account hashed at cost %d takes %.2f× an unknown email at cost %d, want within 10%%", oldCost, ratio, newCost)
+	}
+}
+
+func medianOf(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
