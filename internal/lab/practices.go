@@ -155,7 +155,7 @@ var Practices = []Practice{
 	},
 	{
 		Slug: "revocation", Title: "See and end every session", SignedIn: true,
-		What:     "Every signed-in session is recorded in a per-user registry: device, IP, when it began, when it was last seen. You can end any of them, or all but this one; changing the password offers to end the others, and deleting the account ends them all. Ending a session writes a tombstone, then deletes it; a request in flight, a renewal or a login racing it checks the tombstone (or the credential generation) after its own write and ends itself, so no interleaving brings it back.",
+		What:     "Every signed-in session is recorded in a per-user registry (at most SESSIONS_PER_USER, 50 by default: signing in past it ends the oldest): device, IP, when it began, when it was last seen. You can end any of them, or all but this one; changing the password offers to end the others, and deleting the account ends them all. Ending a session writes a tombstone, then deletes it; a request in flight, a renewal or a login racing it checks the tombstone (or the credential generation) after its own write and ends itself, so no interleaving brings it back.",
 		Why:      "If a device is lost or a cookie stolen, the owner can cut it off at once, instead of waiting for a timeout. Why no database read on every request (as Django compares its session auth hash): measured side by side (docs/BENCHMARKS.md), that read cost more than the whole second Redis round trip it was meant to beat; the ordering above gives the same guarantee — a password change or account deletion bumps the user's credential generation, then ends the sessions it lists, and a login that checked the old password reads the generation again after registering — so a signed-in page costs one store read.",
 		Standard: "ASVS 5.0 7.4.2, 7.4.3, 7.5.2", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration",
 		Where: []string{"internal/session/registry.go", "internal/session/manager.go Manager.Revoke, RevokeOthers, Login", "internal/session/guard.go", "internal/server/handlers_sessions.go"},
@@ -181,7 +181,7 @@ var Practices = []Practice{
 	},
 	{
 		Slug: "passwords", Title: "Password storage and checking",
-		What:     "Passwords are hashed with bcrypt (cost 12 by default, never under 10) and rehashed at login when the cost rises. At least 8 characters; over 72 bytes is refused, never silently truncated. An unknown email still pays for one bcrypt comparison.",
+		What:     "Passwords are hashed with bcrypt (cost 12 by default, never under 10) and rehashed at login when the cost rises; until then a check against the older, cheaper hash is padded to the configured cost. At least 8 characters; over 72 bytes is refused, never silently truncated. An unknown email still pays for one bcrypt comparison at the configured cost.",
 		Why:      "A stolen user table resists offline cracking, and neither the message, the status nor the time of a failed login tells who has an account.",
 		Standard: "ASVS 5.0 6.2.1, 6.2.9, 6.3.8, 11.4.2", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt",
 		Where: []string{"internal/auth/password.go", "internal/server/handlers_auth.go loginPost", "internal/server/passwords.go"},
@@ -195,10 +195,10 @@ var Practices = []Practice{
 	},
 	{
 		Slug: "throttling", Title: "Throttled logins",
-		What:     "Failed logins are counted per account and per client IP over a sliding window, in Redis when it is configured so every replica shares the counts. Past a limit every attempt — the right password too — answers 429 with Retry-After.",
-		Why:      "Password guessing and credential stuffing become too slow to pay, without revealing which accounts exist.",
+		What:     "Failed logins are counted per account and per client IP over a sliding window, in Redis when it is configured so every replica shares the counts. Each attempt takes its unit before the password is checked, atomically (a Redis script, or a lock in memory), and a correct password gives it back: of a burst of guesses fired at once, no more than the limit reach bcrypt. Past a limit every attempt — the right password too — answers 429 with Retry-After. Re-entering the password inside a signed-in session draws on that session's own budget, so someone else's failures never keep the owner from ending a thief's session or changing the password.",
+		Why:      "Password guessing becomes too slow to pay, without revealing which accounts exist, and without handing an attacker a way to lock the owner out of their own sessions.",
 		Standard: "ASVS 5.0 6.3.1", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks",
-		Where: []string{"internal/auth/throttle.go", "internal/redisdb/limitcounter.go", "internal/server/handlers_auth.go loginPost"},
+		Where: []string{"internal/auth/limiter.go Limit.Reserve", "internal/auth/throttle.go Throttle.ReserveLogin, ReserveReauth", "internal/redisdb/limitcounter.go TryIncrement", "internal/server/handlers_auth.go loginPost"},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Failed logins per account", fmt.Sprintf("%d per %s", f.AccountLimit, f.ThrottleWindow)},
