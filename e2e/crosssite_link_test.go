@@ -3,13 +3,9 @@
 package e2e
 
 import (
-	"errors"
 	"html/template"
-	"net"
 	"net/http"
-	"strconv"
 	"testing"
-	"time"
 )
 
 var linkPage = template.Must(template.New("links").Parse(`<!doctype html>
@@ -29,18 +25,7 @@ func startLinkSite(t *testing.T, appURL string) string {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		linkPage.Execute(w, appURL)
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve the link site: %v", err)
-		}
-	}()
-	t.Cleanup(func() { srv.Close() })
-	return "http://127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	return serveOtherSite(t, mux)
 }
 
 // SameSite=Strict's cost: a link from another site arrives without the

@@ -102,14 +102,21 @@ func startAttacker(t *testing.T, pages map[string]attack) string {
 			}
 		})
 	}
+	return serveOtherSite(t, mux)
+}
+
+// serveOtherSite serves h on http://127.0.0.1:PORT — another host than the
+// app's http://localhost, so another site — and returns that base URL.
+func serveOtherSite(t *testing.T, h http.Handler) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve the attacker: %v", err)
+			t.Errorf("serve the other site: %v", err)
 		}
 	}()
 	// Close, not Shutdown: this cleanup runs while Chromium still holds

@@ -215,3 +215,37 @@ func writeLocalhostCert(t *testing.T) (certFile, keyFile string, roots *x509.Cer
 	}
 	return certFile, keyFile, roots
 }
+
+// A flood of idle connections meets MAX_CONNECTIONS: past it, a new
+// client waits (in the kernel's backlog) instead of the server opening
+// sockets until it runs out of file descriptors; once one closes, the
+// waiting client is served.
+func TestRun_ConnectionCapHoldsBackTheConnectionPastIt(t *testing.T) {
+	const max = 3
+	addr, _, _ := startRun(t, map[string]string{"MAX_CONNECTIONS": "3"})
+	http.DefaultClient.CloseIdleConnections() // startRun's health checks
+	var idle []net.Conn
+	for range max {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+		t.Cleanup(func() { c.Close() })
+	}
+	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+	if res, err := client.Get("http://" + addr + "/healthz"); err == nil {
+		res.Body.Close()
+		t.Fatalf("with %d connections open, one more was served (%d)", max, res.StatusCode)
+	}
+	idle[0].Close()
+	client.Timeout = 5 * time.Second
+	res, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("after one connection closed, a new client was still not served: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %d, want 200", res.StatusCode)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
 	"github.com/sessionlab/sessionlab/internal/redisdb"
@@ -127,6 +129,8 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// At most MAX_CONNECTIONS connections open at once (config.go says why).
+	ln = netutil.LimitListener(ln, cfg.MaxConnections)
 	scheme := "http"
 	if cfg.TLS() {
 		scheme = "https"

@@ -51,6 +51,8 @@ const (
 
 	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.3.1, NIST SP 800-63B rev 4 §3.2.2 (at most 100 failures per account) — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 	defaultSessionsPerUser   = 50
+	defaultMaxConnections    = 1024
+	maxMaxConnections        = 100000
 	maxSessionsPerUser       = 1000
 	defaultLoginAccountLimit = 10
 	defaultLoginIPLimit      = 50
@@ -103,6 +105,7 @@ type Config struct {
 	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow
 	ThrottleWindow    time.Duration // THROTTLE_WINDOW, default 15m, between 1m and 24h
 	SessionsPerUser   int           // SESSIONS_PER_USER, default 50 (1–1000): signing in past it ends the user's oldest session
+	MaxConnections    int           // MAX_CONNECTIONS, default 1024 (1–100000): open client connections at once
 }
 
 // Load reads every variable through getenv (never os.Getenv directly),
@@ -171,6 +174,10 @@ func Load(getenv func(string) string) (Config, error) {
 	// SECURITY(revocation): a bounded registry per user — one account
 	// signing in without end cannot grow the store or slow /sessions.
 	c.SessionsPerUser = l.count("SESSIONS_PER_USER", defaultSessionsPerUser, maxSessionsPerUser)
+	// SECURITY(fail-closed): a flood of idle sockets meets this limit (the
+	// rest wait in the kernel's backlog) instead of the process's file
+	// descriptor limit — ASVS 5.0 13.2.6.
+	c.MaxConnections = l.count("MAX_CONNECTIONS", defaultMaxConnections, maxMaxConnections)
 	c.LoginIPLimit = l.count("LOGIN_IP_LIMIT", defaultLoginIPLimit, 1_000_000)
 	c.SignupIPLimit = l.count("SIGNUP_IP_LIMIT", defaultSignupIPLimit, 1_000_000)
 	c.ThrottleWindow, _ = l.duration("THROTTLE_WINDOW", defaultThrottleWindow)

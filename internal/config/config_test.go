@@ -36,6 +36,7 @@ func defaults() Config {
 		SignupIPLimit:     20,
 		ThrottleWindow:    15 * time.Minute,
 		SessionsPerUser:   50,
+		MaxConnections:    1024,
 	}
 }
 
@@ -146,6 +147,7 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"login account limit at NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "100"}, func(c *Config) { c.LoginAccountLimit = 100 }},
 		{"throttle window", env{"THROTTLE_WINDOW": "1h"}, func(c *Config) { c.ThrottleWindow = time.Hour }},
 		{"sessions per user", env{"SESSIONS_PER_USER": "5"}, func(c *Config) { c.SessionsPerUser = 5 }},
+		{"connection cap", env{"MAX_CONNECTIONS": "64"}, func(c *Config) { c.MaxConnections = 64 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +231,7 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"login account limit zero", env{"LOGIN_ACCOUNT_LIMIT": "0"}, []string{"LOGIN_ACCOUNT_LIMIT=0", "at least 1"}},
 		{"login account limit over NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "101"}, []string{"LOGIN_ACCOUNT_LIMIT=101", "at most 100"}},
 		{"sessions per user zero", env{"SESSIONS_PER_USER": "0"}, []string{"SESSIONS_PER_USER=0", "at least 1"}},
+		{"connection cap zero", env{"MAX_CONNECTIONS": "0"}, []string{"MAX_CONNECTIONS=0", "at least 1"}},
 		{"sessions per user over the cap", env{"SESSIONS_PER_USER": "1001"}, []string{"SESSIONS_PER_USER=1001", "at most 1000"}},
 		{"login ip limit negative", env{"LOGIN_IP_LIMIT": "-1"}, []string{"LOGIN_IP_LIMIT=-1"}},
 		{"signup ip limit not a number", env{"SIGNUP_IP_LIMIT": "many"}, []string{"SIGNUP_IP_LIMIT=many"}},

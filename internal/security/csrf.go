@@ -3,7 +3,9 @@ package security
 import (
 	"crypto/subtle"
 	"errors"
+	"net"
 	"net/http"
+	"os"
 )
 
 // CSRFField is the form field that carries the synchronizer token.
@@ -23,18 +25,42 @@ func CrossOrigin(deny http.Handler) func(http.Handler) http.Handler {
 	return cop.Handler
 }
 
+// BodyFailure is why a request body could not be read.
+type BodyFailure int
+
+const (
+	BodyTooLarge  BodyFailure = iota // over the size limit: 413
+	BodyTimeout                      // the read deadline passed: 408
+	BodyMalformed                    // cut short or not a valid form: 400
+)
+
+// ClassifyBodyError tells a body over the limit, a read that timed out,
+// and a body cut short or malformed apart.
+func ClassifyBodyError(err error) BodyFailure {
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return BodyTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return BodyTimeout
+	}
+	return BodyMalformed
+}
+
 // CSRF checks the synchronizer token on every request with an unsafe
 // method. want returns the token the request must carry: the one stored in
 // the visitor's session, or for an anonymous visitor the AnonCSRF cookie's
-// ("" when it has none, which never matches). The form is parsed here, under the body limit, so
-// a too-large body answers tooLarge and a missing or wrong token answers
-// deny; neither reaches the handler.
+// ("" when it has none, which never matches). The form is parsed here,
+// under the body limit, so a body that cannot be read answers bodyFailed
+// (413, 408 or 400) and a missing or wrong token answers deny; neither
+// reaches the handler.
 //
 // SECURITY(csrf): a per-session random token in every form, the login form
 // included (login CSRF signs the victim into the attacker's account),
 // compared in constant time — ASVS 5.0 3.5.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#synchronizer-token-pattern
-func CSRF(want func(*http.Request) string, deny, tooLarge http.Handler) func(http.Handler) http.Handler {
+func CSRF(want func(*http.Request) string, deny http.Handler, bodyFailed func(http.ResponseWriter, *http.Request, BodyFailure)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {
@@ -43,12 +69,9 @@ func CSRF(want func(*http.Request) string, deny, tooLarge http.Handler) func(htt
 				return
 			}
 			if err := r.ParseForm(); err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					tooLarge.ServeHTTP(w, r)
-					return
-				}
-				deny.ServeHTTP(w, r)
+				// The body could not be read: say what went wrong, not
+				// that the request was forged.
+				bodyFailed(w, r, ClassifyBodyError(err))
 				return
 			}
 			if !ValidToken(want(r), r.PostForm.Get(CSRFField)) {

@@ -1,9 +1,13 @@
 package security
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )
@@ -31,7 +35,9 @@ func TestCSRF_OnlyUnsafeMethodsNeedTheToken(t *testing.T) {
 	h := LimitBody(CSRF(
 		func(*http.Request) string { return "session-token" },
 		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusForbidden) }),
-		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusRequestEntityTooLarge) }),
+		func(w http.ResponseWriter, _ *http.Request, why BodyFailure) {
+			w.WriteHeader(map[BodyFailure]int{BodyTooLarge: 413, BodyTimeout: 408, BodyMalformed: 400}[why])
+		},
 	)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached = true })))
 
 	do := func(method, body string) (int, bool) {
@@ -61,3 +67,30 @@ func TestCSRF_OnlyUnsafeMethodsNeedTheToken(t *testing.T) {
 		}
 	}
 }
+
+// One table over the ways a body read fails: each gets the status that
+// says what happened, never the CSRF refusal.
+func TestClassifyBodyError_EachFailureKind(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want BodyFailure
+	}{
+		{"over the size limit", &http.MaxBytesError{Limit: 64 << 10}, BodyTooLarge},
+		{"read deadline passed", fmt.Errorf("read: %w", os.ErrDeadlineExceeded), BodyTimeout},
+		{"network timeout", timeoutErr{}, BodyTimeout},
+		{"cut short", io.ErrUnexpectedEOF, BodyMalformed},
+		{"malformed form", errors.New(`invalid URL escape "%zz"`), BodyMalformed},
+	}
+	for _, tt := range tests {
+		if got := ClassifyBodyError(tt.err); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }

@@ -42,12 +42,13 @@ func benchServer(b *testing.B, store func(testing.TB) *session.Store, cost int) 
 }
 
 // inproc drives a handler over real HTTP on loopback (one keep-alive
-// connection, as a browser would), carrying the session cookie by hand.
+// connection, as a browser would), carrying its cookies by hand (the
+// session's, and the login form's CSRF cookie).
 type inproc struct {
-	h      http.Handler
-	srv    *httptest.Server
-	cookie string
-	csrf   string
+	h       http.Handler
+	srv     *httptest.Server
+	cookies map[string]string
+	csrf    string
 }
 
 var benchCSRF = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
@@ -71,8 +72,8 @@ func (c *inproc) do(b *testing.B, method, path string, form url.Values) benchRes
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if c.cookie != "" {
-		req.Header.Set("Cookie", "__Host-session="+c.cookie)
+	for name, value := range c.cookies {
+		req.AddCookie(&http.Cookie{Name: name, Value: value})
 	}
 	res, err := c.srv.Client().Transport.RoundTrip(req)
 	if err != nil {
@@ -80,9 +81,14 @@ func (c *inproc) do(b *testing.B, method, path string, form url.Values) benchRes
 	}
 	raw, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	if c.cookies == nil {
+		c.cookies = map[string]string{}
+	}
 	for _, ck := range res.Cookies() {
-		if ck.Name == "__Host-session" {
-			c.cookie = ck.Value
+		if ck.MaxAge < 0 || ck.Value == "" {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck.Value
 		}
 	}
 	if m := benchCSRF.FindSubmatch(raw); m != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 )
 
@@ -88,8 +89,18 @@ func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
-func (a *app) tooLarge(w http.ResponseWriter, r *http.Request) {
-	a.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form you sent is too large.")
+// bodyFailed answers a request whose body could not be read, with the
+// status that says why — never as a forgery.
+func (a *app) bodyFailed(w http.ResponseWriter, r *http.Request, why security.BodyFailure) {
+	switch why {
+	case security.BodyTooLarge:
+		a.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form you sent is too large.")
+	case security.BodyTimeout:
+		w.Header().Set("Connection", "close")
+		a.errorPage(w, r, http.StatusRequestTimeout, "The form took too long to arrive. Please send it again.")
+	default:
+		a.errorPage(w, r, http.StatusBadRequest, "The form arrived incomplete or malformed. Please send it again.")
+	}
 }
 
 func (a *app) notFound(w http.ResponseWriter, r *http.Request) {

@@ -693,33 +693,24 @@ func TestLogin_RevokedBetweenItsTwoSavesStaysRevoked(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		// Once armed, a login is held by a hook after it saved and
 		// registered the new session, before the request ends.
-		registered, release := make(chan struct{}), make(chan struct{})
-		var armed atomic.Bool
-		hooks := session.Hooks{
-			Registered: func(context.Context) {
-				if armed.CompareAndSwap(true, false) {
-					close(registered)
-					<-release
-				}
-			},
-		}
-		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = hooks }})
+		stop := newArmedStop()
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = session.Hooks{Registered: stop.hook} }})
 		email, pw := newUser()
 		a, bc := app.newClient(), app.newClient()
 		a.signup(email, pw)
 		a.get("/sessions")
 
 		bc.get("/login")
-		armed.Store(true)
+		stop.armed.Store(true)
 		done := make(chan *response, 1)
 		go func() {
 			done <- bc.post("/login", url.Values{"email": {email}, "password": {pw}})
 		}()
-		<-registered
+		<-stop.reached
 		if r := a.post("/sessions/revoke-others", nil); r.status != http.StatusSeeOther {
 			t.Fatalf("revoke-others: %d", r.status)
 		}
-		close(release)
+		close(stop.release)
 		if r := <-done; r.status != http.StatusSeeOther {
 			t.Fatalf("login: %d, want 303", r.status)
 		}
@@ -870,32 +861,25 @@ func TestRevoke_FiftyConcurrentRequestsOfTheSessionCannotKeepItAlive(t *testing.
 // it registers after the change listed the sessions to end.
 func TestPasswordChange_WinsAgainstALoginThatCheckedTheOldPassword(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		checked, release := make(chan struct{}), make(chan struct{})
-		var armed atomic.Bool
-		hooks := session.Hooks{Authenticating: func(context.Context) {
-			if armed.CompareAndSwap(true, false) {
-				close(checked)
-				<-release
-			}
-		}}
-		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = hooks }})
+		stop := newArmedStop()
+		app := newDefendedApp(t, b, appOptions{deps: func(d *server.Deps) { d.SessionHooks = session.Hooks{Authenticating: stop.hook} }})
 		email, oldPW := newUser()
 		owner, thief := app.newClient(), app.newClient()
 		owner.signup(email, oldPW)
 		owner.get("/account/password")
 
 		thief.get("/login")
-		armed.Store(true)
+		stop.armed.Store(true)
 		done := make(chan *response, 1)
 		go func() { done <- thief.post("/login", url.Values{"email": {email}, "password": {oldPW}}) }()
-		<-checked // the old password was accepted; nothing registered yet
+		<-stop.reached // the old password was accepted; nothing registered yet
 
 		newPW := oldPW + "-new"
 		r := owner.post("/account/password", url.Values{"current_password": {oldPW}, "new_password": {newPW}, "sign_out_others": {"on"}})
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("password change: %d, want 303", r.status)
 		}
-		close(release)
+		close(stop.release)
 		if r := <-done; r.status == http.StatusSeeOther {
 			t.Errorf("the login with the old password succeeded after the change: %d → %s", r.status, r.header.Get("Location"))
 		}
@@ -1007,4 +991,22 @@ func TestPasswordChange_ConcurrentOldPasswordLoginsLeaveNoSurvivor(t *testing.T)
 			owner.mustBeSignedIn(email)
 		}
 	})
+}
+
+// armedStop holds the first request that reaches its hook once armed,
+// until release is closed; reached is closed when it does.
+type armedStop struct {
+	armed            atomic.Bool
+	reached, release chan struct{}
+}
+
+func newArmedStop() *armedStop {
+	return &armedStop{reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (s *armedStop) hook(context.Context) {
+	if s.armed.CompareAndSwap(true, false) {
+		close(s.reached)
+		<-s.release
+	}
 }

@@ -53,7 +53,7 @@ func (a *app) routes() http.Handler {
 		r.Use(
 			security.CrossOrigin(http.HandlerFunc(a.forbidden)),
 			a.sessions.Middleware,
-			security.CSRF(a.csrfWanted, http.HandlerFunc(a.forbidden), http.HandlerFunc(a.tooLarge)),
+			security.CSRF(a.csrfWanted, http.HandlerFunc(a.forbidden), a.bodyFailed),
 			a.authenticate,
 		)
 

@@ -290,25 +290,35 @@ func (r *rig) inFlight(method, path, token, step string) func() (string, string)
 	return func() (string, string) { res := <-done; return res.body, res.tok }
 }
 
+// raceASlowRequest sends GET path with token, holds it once its session
+// is loaded, runs during, then lets it finish and checks that it ran
+// signed in and really wrote its session back (so the race was exercised).
+func (r *rig) raceASlowRequest(path, token string, during func()) {
+	r.t.Helper()
+	key := session.StoreKey(token)
+	loaded, release := make(chan struct{}), make(chan struct{})
+	r.stopAt("slow", "loaded", func(context.Context) { close(loaded); <-release })
+	wait := r.inFlight(http.MethodGet, path, token, "slow")
+	<-loaded
+	during()
+	before := r.writes(key)
+	close(release)
+	if body, _ := wait(); body != "user" {
+		r.t.Fatalf("the slow request ran as %q, want user (loaded before the session ended)", body)
+	}
+	if r.writes(key) <= before {
+		r.t.Fatal("the slow request did not write its session back: the race was not exercised")
+	}
+}
+
 func TestGuard_RevokedBetweenLoadAndSaveStaysRevoked(t *testing.T) {
 	eachBackend(t, func(t *testing.T, r *rig) {
 		tok := r.login()
-		key := session.StoreKey(tok)
-		loaded, release := make(chan struct{}), make(chan struct{})
-		r.stopAt("slow", "loaded", func(context.Context) { close(loaded); <-release })
-		wait := r.inFlight(http.MethodGet, "/change", tok, "slow")
-		<-loaded
-		if n := r.revokeAll(); n != 1 {
-			t.Fatalf("revoked %d sessions, want 1", n)
-		}
-		before := r.writes(key)
-		close(release)
-		if body, _ := wait(); body != "user" {
-			t.Fatalf("the slow request ran as %q, want user (loaded before the revocation)", body)
-		}
-		if r.writes(key) <= before {
-			t.Fatal("the slow request did not write its session back: the race was not exercised")
-		}
+		r.raceASlowRequest("/change", tok, func() {
+			if n := r.revokeAll(); n != 1 {
+				t.Fatalf("revoked %d sessions, want 1", n)
+			}
+		})
 		r.mustBeGone(tok, "revoked between load and save")
 	})
 }
@@ -342,22 +352,11 @@ func TestGuard_RevokedBetweenLoginsTwoSavesStaysRevoked(t *testing.T) {
 func TestGuard_LogoutRacingASlowRequestOfTheSameSession(t *testing.T) {
 	eachBackend(t, func(t *testing.T, r *rig) {
 		tok := r.login()
-		key := session.StoreKey(tok)
-		loaded, release := make(chan struct{}), make(chan struct{})
-		r.stopAt("slow", "loaded", func(context.Context) { close(loaded); <-release })
-		wait := r.inFlight(http.MethodGet, "/change", tok, "slow")
-		<-loaded
-		if body, _ := r.send(http.MethodPost, "/logout", tok, ""); body != "logged out" {
-			t.Fatalf("logout: %q", body)
-		}
-		before := r.writes(key)
-		close(release)
-		if body, _ := wait(); body != "user" {
-			t.Fatalf("the slow request ran as %q, want user", body)
-		}
-		if r.writes(key) <= before {
-			t.Fatal("the slow request did not write its session back: the race was not exercised")
-		}
+		r.raceASlowRequest("/change", tok, func() {
+			if body, _ := r.send(http.MethodPost, "/logout", tok, ""); body != "logged out" {
+				t.Fatalf("logout: %q", body)
+			}
+		})
 		r.mustBeGone(tok, "logout racing a slow request")
 	})
 }
@@ -466,19 +465,7 @@ func TestGuard_LastSeenWriteDoesNotBringBackARevokedEntry(t *testing.T) {
 	eachBackendIdle(t, idle, func(t *testing.T, r *rig) {
 		tok := r.login()
 		time.Sleep(idle / 5) // past the refresh interval: the held request's Touch writes
-		loaded, release := make(chan struct{}), make(chan struct{})
-		r.stopAt("slow", "loaded", func(context.Context) { close(loaded); <-release })
-		wait := r.inFlight(http.MethodGet, "/touch", tok, "slow")
-		<-loaded
-		r.revokeAll()
-		before := r.writes(session.StoreKey(tok))
-		close(release)
-		if body, _ := wait(); body != "user" {
-			t.Fatalf("the slow request ran as %q, want user", body)
-		}
-		if r.writes(session.StoreKey(tok)) <= before {
-			t.Fatal("the slow request did not refresh the session: the race was not exercised")
-		}
+		r.raceASlowRequest("/touch", tok, func() { r.revokeAll() })
 		if n := r.raw(t, r.userID); n != 0 {
 			t.Errorf("%d registry entries after the late refresh, want none", n)
 		}
