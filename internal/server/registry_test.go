@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1009,4 +1010,63 @@ func (s *armedStop) hook(context.Context) {
 		close(s.reached)
 		<-s.release
 	}
+}
+
+// No lost update: ten concurrent password changes of one account (each
+// from its own session, each with the right current password): exactly the
+// ones told "changed" are real — one wins, the others are told to try
+// again, and the new password that works is the winner's.
+func TestPasswordChange_TenConcurrentChangesExactlyOneReportedDone(t *testing.T) {
+	const n = 10
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(100, 1000, time.Hour)}})
+		email, pw := newUser()
+		clients := make([]*client, n)
+		for i := range clients {
+			clients[i] = app.newClient()
+			if i == 0 {
+				clients[i].signup(email, pw)
+			} else {
+				clients[i].login(email, pw)
+			}
+			clients[i].get("/account/password")
+		}
+		statuses := make([]int, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Go(func() {
+				<-start
+				form := url.Values{"current_password": {pw}, "new_password": {pw + "-" + strconv.Itoa(i)}, "csrf_token": {c.csrf}}
+				statuses[i], _, _, _ = c.rawPost("/account/password", form)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winners []int
+		for i, s := range statuses {
+			switch s {
+			case http.StatusSeeOther:
+				winners = append(winners, i)
+			case http.StatusUnprocessableEntity, http.StatusConflict:
+			default:
+				t.Errorf("change %d: %d, want 303, 422 or 409", i, s)
+			}
+		}
+		if len(winners) != 1 {
+			t.Fatalf("%d changes were reported done (%v), want exactly 1", len(winners), statuses)
+		}
+		fresh := app.newClient()
+		fresh.login(email, pw+"-"+strconv.Itoa(winners[0]))
+		for i := range n {
+			if i == winners[0] {
+				continue
+			}
+			c := app.newClient()
+			c.get("/login")
+			if r := c.post("/login", url.Values{"email": {email}, "password": {pw + "-" + strconv.Itoa(i)}}); r.status != http.StatusUnauthorized {
+				t.Errorf("the losing change %d's password: %d, want 401", i, r.status)
+			}
+		}
+	})
 }

@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -505,5 +506,80 @@ func TestGuard_RegistryReadDuringARenewalKeepsTheEntry(t *testing.T) {
 			t.Errorf("the renewed cookie is %q, want user", got)
 		}
 		r.mustBeGone(tok, "the token renewed from")
+	})
+}
+
+// Issue "registry drift": after any mix of concurrent logins, renewals,
+// revocations (one, or all) and logouts, every session that still works
+// is listed, and every listed session works. Randomized with a fixed seed,
+// in bounded batches of concurrent operations, on every store.
+func TestGuard_RegistryMatchesTheLiveSessionsAfterConcurrentChurn(t *testing.T) {
+	const batches, perBatch = 12, 6
+	eachBackend(t, func(t *testing.T, r *rig) {
+		rng := rand.New(rand.NewPCG(8, 1))
+		var mu sync.Mutex
+		tokens := []string{r.login(), r.login()}
+		pick := func() string {
+			mu.Lock()
+			defer mu.Unlock()
+			return tokens[rng.IntN(len(tokens))]
+		}
+		add := func(tok string) {
+			if tok != "" {
+				mu.Lock()
+				tokens = append(tokens, tok)
+				mu.Unlock()
+			}
+		}
+		for range batches {
+			ops := make([]func(), perBatch)
+			for i := range ops {
+				switch k := rng.IntN(5); k {
+				case 0:
+					ops[i] = func() { _, tok := r.send(http.MethodPost, "/login", "", ""); add(tok) }
+				case 1, 2:
+					tok := pick()
+					ops[i] = func() { _, nt := r.send(http.MethodPost, "/reauth", tok, ""); add(nt) }
+				case 3:
+					tok := pick()
+					ops[i] = func() { r.send(http.MethodPost, "/logout", tok, "") }
+				default:
+					ops[i] = func() {
+						entries, err := r.m.List(context.Background(), r.userID)
+						if err == nil && len(entries) > 0 {
+							r.m.Revoke(context.Background(), r.userID, entries[0].ID)
+						}
+					}
+				}
+			}
+			var wg sync.WaitGroup
+			for _, op := range ops {
+				wg.Go(op)
+			}
+			wg.Wait()
+		}
+		entries, err := r.m.List(context.Background(), r.userID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := map[string]bool{}
+		for _, e := range entries {
+			listed[e.StoreKey] = true
+		}
+		live := map[string]bool{}
+		for _, tok := range tokens {
+			if got, _ := r.send(http.MethodGet, "/whoami", tok, ""); got == "user" {
+				live[session.StoreKey(tok)] = true
+				if !listed[session.StoreKey(tok)] {
+					t.Errorf("a working session is not listed: its owner could not end it")
+				}
+			}
+		}
+		for key := range listed {
+			if !live[key] {
+				t.Errorf("a listed session does not work")
+			}
+		}
+		t.Logf("%d tokens issued, %d live, %d listed", len(tokens), len(live), len(listed))
 	})
 }
