@@ -56,7 +56,7 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 		a.errorPage(w, r, http.StatusConflict, "Your session was ended (signed out or revoked elsewhere) while this request was in progress. Please log in again.")
 		return
 	}
-	a.log.ErrorContext(r.Context(), "dependency unavailable", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+	a.outage.failed(r.Context(), requestIDFrom(r.Context()), err)
 	w.Header().Set("Retry-After", "5")
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 }

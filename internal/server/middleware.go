@@ -108,6 +108,7 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 			a.unavailable(w, r, err)
 			return
 		}
+		a.outage.ok(ctx) // the session store answered
 		who := a.sessions.Identity(ctx)
 		if who.UserID == 0 {
 			next.ServeHTTP(w, r)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/httprate"
 
@@ -45,6 +46,7 @@ type app struct {
 	throttle *auth.Throttle  // login and sign-up budgets (handlers_auth.go)
 	sessions *session.Manager
 	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
+	outage   *outageLog        // one log line per outage interval, not per refused request
 	pages    *pages
 }
 
@@ -72,6 +74,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		pages:  pg,
 
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
+		outage:   &outageLog{log: deps.Logger, now: time.Now},
 	}
 	a.slots = deps.HashSlots
 	if a.slots == nil {

@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"encoding/base64"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -599,4 +601,55 @@ func TestAnonymousVisitors_CostNoStoreWrite(t *testing.T) {
 		app.newClient().signup(email, pw)
 		app.newClient().login(email, pw)
 	})
+}
+
+// Quiet logs in an outage: with Redis stopped, 600 refused requests leave
+// a handful of log lines (the first failure, then one per interval), not
+// one each; and one line says when it recovered.
+func TestRedisOutage_LoggedOnceNotPerRequest(t *testing.T) {
+	srv := testenv.StartRedisServer(t)
+	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
+		return redisStoreEnv(t, srv.URL(), redisdb.DefaultNamespace)
+	}}
+	app := newApp(t, b)
+	email, pw := newUser()
+	c := app.newClient()
+	c.signup(email, pw)
+	c.hc.Timeout = 3 * time.Second
+	before := strings.Count(app.logs.String(), "\n")
+
+	srv.Stop()
+	const refused = 600
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for range refused / 6 {
+				req, _ := http.NewRequest(http.MethodGet, app.ts.URL+"/profile", nil)
+				req.AddCookie(&http.Cookie{Name: cookieName, Value: c.token()})
+				if res, err := c.hc.Do(req); err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusServiceUnavailable {
+						t.Errorf("GET /profile with Redis stopped: %d, want 503", res.StatusCode)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	outageLines := strings.Count(app.logs.String(), "\n") - before
+	if outageLines > 10 {
+		t.Errorf("%d refused requests wrote %d log lines, want at most 10", refused, outageLines)
+	}
+
+	srv.Start()
+	time.Sleep(1100 * time.Millisecond) // the recovery line waits for a second without failures
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(app.logs.String(), "dependency recovered") {
+		if time.Now().After(deadline) {
+			t.Fatal("no recovery line within 10 s of Redis coming back")
+		}
+		c.get("/")
+		time.Sleep(50 * time.Millisecond)
+	}
 }
