@@ -52,6 +52,7 @@ const (
 	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.3.1, NIST SP 800-63B rev 4 §3.2.2 (at most 100 failures per account) — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 	defaultSessionsPerUser   = 50
 	defaultMaxConnections    = 1024
+	defaultRequestTimeout    = 5 * time.Second
 	maxMaxConnections        = 100000
 	maxSessionsPerUser       = 1000
 	defaultLoginAccountLimit = 10
@@ -106,6 +107,7 @@ type Config struct {
 	ThrottleWindow    time.Duration // THROTTLE_WINDOW, default 15m, between 1m and 24h
 	SessionsPerUser   int           // SESSIONS_PER_USER, default 50 (1–1000): signing in past it ends the user's oldest session
 	MaxConnections    int           // MAX_CONNECTIONS, default 1024 (1–100000): open client connections at once
+	RequestTimeout    time.Duration // REQUEST_TIMEOUT, default 5s (1s–60s, longer than BCRYPT_WAIT): every request's deadline
 }
 
 // Load reads every variable through getenv (never os.Getenv directly),
@@ -178,6 +180,18 @@ func Load(getenv func(string) string) (Config, error) {
 	// rest wait in the kernel's backlog) instead of the process's file
 	// descriptor limit — ASVS 5.0 13.2.6.
 	c.MaxConnections = l.count("MAX_CONNECTIONS", defaultMaxConnections, maxMaxConnections)
+	// SECURITY(fail-closed): every request runs under a deadline that every
+	// store and database call honours, so a hung dependency is a 503 in
+	// seconds, never a request held without limit — ASVS 5.0 16.5.3.
+	var timeoutOK bool
+	c.RequestTimeout, timeoutOK = l.duration("REQUEST_TIMEOUT", defaultRequestTimeout)
+	switch {
+	case !timeoutOK:
+	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Minute:
+		l.fail("REQUEST_TIMEOUT", l.getenv("REQUEST_TIMEOUT"), "must be between 1s and 1m")
+	case c.RequestTimeout <= c.BcryptWait:
+		l.fail("REQUEST_TIMEOUT", l.getenv("REQUEST_TIMEOUT"), "must be longer than BCRYPT_WAIT ("+shortDuration(c.BcryptWait)+"): a login waits for a bcrypt slot within its deadline")
+	}
 	c.LoginIPLimit = l.count("LOGIN_IP_LIMIT", defaultLoginIPLimit, 1_000_000)
 	c.SignupIPLimit = l.count("SIGNUP_IP_LIMIT", defaultSignupIPLimit, 1_000_000)
 	c.ThrottleWindow, _ = l.duration("THROTTLE_WINDOW", defaultThrottleWindow)

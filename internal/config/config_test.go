@@ -37,6 +37,7 @@ func defaults() Config {
 		ThrottleWindow:    15 * time.Minute,
 		SessionsPerUser:   50,
 		MaxConnections:    1024,
+		RequestTimeout:    5 * time.Second,
 	}
 }
 
@@ -148,6 +149,7 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"throttle window", env{"THROTTLE_WINDOW": "1h"}, func(c *Config) { c.ThrottleWindow = time.Hour }},
 		{"sessions per user", env{"SESSIONS_PER_USER": "5"}, func(c *Config) { c.SessionsPerUser = 5 }},
 		{"connection cap", env{"MAX_CONNECTIONS": "64"}, func(c *Config) { c.MaxConnections = 64 }},
+		{"request timeout", env{"REQUEST_TIMEOUT": "3s"}, func(c *Config) { c.RequestTimeout = 3 * time.Second }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +234,8 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"login account limit over NIST's cap", env{"LOGIN_ACCOUNT_LIMIT": "101"}, []string{"LOGIN_ACCOUNT_LIMIT=101", "at most 100"}},
 		{"sessions per user zero", env{"SESSIONS_PER_USER": "0"}, []string{"SESSIONS_PER_USER=0", "at least 1"}},
 		{"connection cap zero", env{"MAX_CONNECTIONS": "0"}, []string{"MAX_CONNECTIONS=0", "at least 1"}},
+		{"request timeout under a second", env{"REQUEST_TIMEOUT": "500ms"}, []string{"REQUEST_TIMEOUT=500ms", "between 1s and 1m"}},
+		{"request timeout not over the bcrypt wait", env{"REQUEST_TIMEOUT": "2s"}, []string{"REQUEST_TIMEOUT=2s", "longer than BCRYPT_WAIT"}},
 		{"sessions per user over the cap", env{"SESSIONS_PER_USER": "1001"}, []string{"SESSIONS_PER_USER=1001", "at most 1000"}},
 		{"login ip limit negative", env{"LOGIN_IP_LIMIT": "-1"}, []string{"LOGIN_IP_LIMIT=-1"}},
 		{"signup ip limit not a number", env{"SIGNUP_IP_LIMIT": "many"}, []string{"SIGNUP_IP_LIMIT=many"}},

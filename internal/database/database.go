@@ -68,9 +68,10 @@ func Open(ctx context.Context, dialect, dsn string) (*DB, error) {
 // modernc.org/sqlite DSN syntax "_pragma=name(value)". The driver runs
 // busy_timeout first, whatever the order here.
 var sqlitePragmas = []string{
-	// Wait up to 5 s for another connection's write lock instead of failing
-	// at once with SQLITE_BUSY.
-	"busy_timeout(5000)",
+	// Wait up to 2 s for another connection's write lock instead of failing
+	// at once with SQLITE_BUSY: two such waits (a login's) fit in the
+	// default 5 s request deadline.
+	"busy_timeout(2000)",
 	// Write-ahead log: readers never block the writer and the writer never
 	// blocks readers; only writers wait for each other.
 	"journal_mode(WAL)",
@@ -149,6 +150,7 @@ func openPostgres(dsn string, secrets []string) (string, *sql.DB, error) {
 		// nothing about its content.
 		return "", nil, errors.New("open postgres: invalid URL (not shown: it may contain a password)")
 	}
+	dsn = withTimeouts(dsn)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return "", nil, fmt.Errorf("open postgres %s: %w", safe, redactErr(err, secrets))
@@ -157,6 +159,28 @@ func openPostgres(dsn string, secrets []string) (string, *sql.DB, error) {
 	db.SetMaxIdleConns(20)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return safe, db, nil
+}
+
+// withTimeouts adds, unless the URL sets them, a connect timeout and a
+// statement timeout to a postgres:// URL.
+//
+// SECURITY(fail-closed): a server that accepts connections but never
+// answers would otherwise hold every request that needs it; with these and
+// the request's own deadline it is a 503 within seconds — ASVS 5.0 16.5.3.
+func withTimeouts(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+	}
+	if q.Get("statement_timeout") == "" {
+		q.Set("statement_timeout", "5000") // milliseconds
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Ping checks that the database answers (used by /readyz).

@@ -179,7 +179,7 @@ func TestOpen_SQLiteConnectionsUseWALAndWaitForLocks(t *testing.T) {
 	db := testenv.SQLite(t)
 	for pragma, want := range map[string]string{
 		"journal_mode": "wal",
-		"busy_timeout": "5000",
+		"busy_timeout": "2000",
 		"foreign_keys": "1",
 		"synchronous":  "1", // NORMAL
 	} {

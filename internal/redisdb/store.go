@@ -17,10 +17,11 @@ import (
 func NewSessionStore(pool *redis.Pool, namespace string) *session.Store {
 	sessionPrefix := namespace + "session:"
 	return session.NewStore(session.StoreParts{
-		Kind:       "redis",
-		Sessions:   redisstore.NewWithPrefix(pool, sessionPrefix),
-		Tombstones: &Tombstones{pool: pool, prefix: namespace + "ended:"},
-		Registry:   &Registry{pool: pool, prefix: namespace + "registry:", sessionPrefix: sessionPrefix},
+		Kind:        "redis",
+		Sessions:    redisstore.NewWithPrefix(pool, sessionPrefix),
+		Connections: pool.MaxActive,
+		Tombstones:  &Tombstones{pool: pool, prefix: namespace + "ended:"},
+		Registry:    &Registry{pool: pool, prefix: namespace + "registry:", sessionPrefix: sessionPrefix},
 		Ping: func(ctx context.Context) error {
 			if _, err := do(ctx, pool, "PING"); err != nil {
 				return fmt.Errorf("redis ping: %w", err)

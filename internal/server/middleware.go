@@ -48,6 +48,21 @@ func (a *app) requestID(next http.Handler) http.Handler {
 	})
 }
 
+// deadline runs the request under REQUEST_TIMEOUT: every store and
+// database call takes its context, so a dependency that hangs is a 503 at
+// the deadline (config.go says why).
+func (a *app) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.cfg.RequestTimeout <= 0 { // a Config not made by config.Load
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), a.cfg.RequestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
 func requestIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(ctxRequestID).(string)
 	return id

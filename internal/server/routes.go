@@ -14,8 +14,8 @@ import (
 // routes is the one place that lists every route and the middleware in
 // front of it, in tiers:
 //
-//	standard  — every request: request id, security headers, panic
-//	            recovery, client IP, body limit
+//	standard  — every request: request id, deadline, security headers,
+//	            panic recovery, client IP, body limit
 //	dynamic   — pages that use the session: cross-origin check, session
 //	            load/save (no-store), CSRF token, who is signed in
 //	protected — pages for signed-in users only
@@ -28,6 +28,7 @@ func (a *app) routes() http.Handler {
 	// error pages, 404s, static files and /healthz carry them too.
 	r.Use(
 		a.requestID,
+		a.deadline,
 		security.Headers,
 		security.ContentSecurityPolicy,
 		security.StrictTransportSecurity,

@@ -40,7 +40,7 @@ const defaultTombstoneTTL = 24 * time.Hour
 // interval inside the session data (see Manager.Touch), most signed-in
 // requests cost one store read and no write.
 type guard struct {
-	inner scs.Store
+	inner *bounded // the stock store, bounded by the request's deadline
 	marks Tombstones
 	ttl   time.Duration
 	// committed, when set, is called after each real write (tests).
@@ -128,7 +128,7 @@ func endedMeanwhile(ctx context.Context) bool {
 }
 
 func (g *guard) FindCtx(ctx context.Context, key string) ([]byte, bool, error) {
-	b, found, err := g.inner.Find(key)
+	b, found, err := g.inner.FindCtx(ctx, key)
 	if err != nil || !found {
 		return nil, false, err
 	}
@@ -166,7 +166,7 @@ func (g *guard) CommitCtx(ctx context.Context, key string, b []byte, expiry time
 	} else {
 		names = []string{keyMark(key)} // outside a request: always check
 	}
-	if err := g.inner.Commit(key, b, expiry); err != nil {
+	if err := g.inner.CommitCtx(ctx, key, b, expiry); err != nil {
 		return err
 	}
 	if g.committed != nil {
@@ -211,7 +211,7 @@ func (g *guard) DeleteCtx(ctx context.Context, key string) error {
 		}
 		st.mu.Unlock()
 	}
-	return g.inner.Delete(key)
+	return g.inner.DeleteCtx(ctx, key)
 }
 
 // deferDeletes makes this request's deletes wait for flushDeletes (their
@@ -236,7 +236,7 @@ func (g *guard) flushDeletes(ctx context.Context) error {
 	st.mu.Unlock()
 	var first error
 	for _, k := range keys {
-		if err := g.inner.Delete(k); err != nil && first == nil {
+		if err := g.inner.DeleteCtx(ctx, k); err != nil && first == nil {
 			first = err
 		}
 	}
@@ -257,7 +257,7 @@ func (g *guard) end(ctx context.Context, entries []Entry) error {
 		return err
 	}
 	for _, e := range entries {
-		if err := g.inner.Delete(e.StoreKey); err != nil {
+		if err := g.inner.DeleteCtx(ctx, e.StoreKey); err != nil {
 			return err
 		}
 	}

@@ -55,11 +55,12 @@ func NewSQLStore(db *database.DB, log *slog.Logger) (*Store, error) {
 	})
 	var once sync.Once
 	return NewStore(StoreParts{
-		Kind:       dialect,
-		Sessions:   stock,
-		Tombstones: marks,
-		Registry:   reg,
-		Ping:       db.Ping,
+		Kind:        dialect,
+		Sessions:    stock,
+		Connections: db.SQL.Stats().MaxOpenConnections,
+		Tombstones:  marks,
+		Registry:    reg,
+		Ping:        db.Ping,
 		Close: func() error {
 			once.Do(func() { close(done); stop() })
 			return nil

@@ -32,18 +32,21 @@ type Tombstones interface {
 
 // StoreParts are what NewStore assembles.
 type StoreParts struct {
-	Kind       string
-	Sessions   scs.Store // the stock store, used as it is
-	Tombstones Tombstones
-	Registry   Registry
-	Ping       func(context.Context) error
-	Close      func() error
+	Kind     string
+	Sessions scs.Store // the stock store, used as it is
+	// Connections is the size of the pool the stock store draws from: at
+	// most that many of its calls run at once (see bounded).
+	Connections int
+	Tombstones  Tombstones
+	Registry    Registry
+	Ping        func(context.Context) error
+	Close       func() error
 }
 
 // NewStore puts the revocation guard around a stock scs store.
 func NewStore(p StoreParts) *Store {
 	return &Store{
-		guard:    &guard{inner: p.Sessions, marks: p.Tombstones, ttl: defaultTombstoneTTL},
+		guard:    &guard{inner: newBounded(p.Sessions, p.Connections), marks: p.Tombstones, ttl: defaultTombstoneTTL},
 		Kind:     p.Kind,
 		Registry: p.Registry,
 		ping:     p.Ping,

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,4 +76,21 @@ func (s *RedisServer) Stop() {
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	s.cmd = nil
+}
+
+// Pause freezes the server (SIGSTOP): it keeps its connections and
+// accepts new ones, but answers nothing, as a hung Redis does.
+func (s *RedisServer) Pause() {
+	s.tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.tb.Fatalf("pause redis-server: %v", err)
+	}
+}
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *RedisServer) Resume() {
+	s.tb.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		s.tb.Fatalf("resume redis-server: %v", err)
+	}
 }
