@@ -74,7 +74,12 @@ const (
 
 // defaultBcryptConcurrency is one bcrypt operation per CPU: bcrypt is CPU
 // bound, so more at once only makes each one slower.
-func defaultBcryptConcurrency() int { return runtime.NumCPU() }
+// defaultBcryptConcurrency is half the CPUs, at least one.
+//
+// SECURITY(throttling): a flood of logins then keeps the other half free
+// for everything else — signed-in pages stay fast — and the logins past
+// the slots are turned away at once (503) instead of queueing.
+func defaultBcryptConcurrency() int { return max(1, runtime.NumCPU()/2) }
 
 const (
 	cookieNameSecure   = "__Host-session"

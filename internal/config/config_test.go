@@ -29,7 +29,7 @@ func defaults() Config {
 		BcryptCost:   12,
 		LogFormat:    "text",
 
-		BcryptConcurrency: runtime.NumCPU(),
+		BcryptConcurrency: max(1, runtime.NumCPU()/2),
 		BcryptWait:        2 * time.Second,
 		LoginAccountLimit: 10,
 		LoginIPLimit:      50,
