@@ -396,3 +396,22 @@ func TestThrottle_ThiefsFailuresNeverLockTheOwnerOut(t *testing.T) {
 		owner.mustBeSignedIn(email)
 	})
 }
+
+// With a proxy range trusted, a client that connects directly (no
+// X-Forwarded-For: a health check, a second hop whose addresses are all
+// trusted) gets its own address, not an invalid one: it stays signed in
+// under IP binding strict.
+func TestTrustedProxies_DirectClientStaysSignedIn(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) {
+			c.TrustedProxies = mustPrefixes(t, "127.0.0.1/32")
+			c.IPBinding = config.IPBindingStrict
+		})
+		email, pw := newUser()
+		c := app.newClient()
+		c.signup(email, pw)
+		for range 3 {
+			c.mustBeSignedIn(email)
+		}
+	})
+}
