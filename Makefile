@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert e2e bench
+.PHONY: run test migrate lint build cert e2e bench fuzz
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -28,6 +28,18 @@ BENCHFLAGS ?= -rounds 5 -duration 5s
 bench:
 	$(GO) run ./cmd/bench $(BENCHFLAGS) -out docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./internal/server
+
+## fuzz: each fuzz target for FUZZTIME (default 10s); a crash's input is kept under
+## the package's testdata/fuzz/ and from then on runs with every `make test`
+FUZZTIME ?= 10s
+FUZZ_TARGETS = ./internal/server:FuzzSafeNext ./internal/server:FuzzCheckEmail ./internal/auth:FuzzValidateNew \
+	./internal/security:FuzzClientIP ./internal/session:FuzzCodecDecode ./internal/config:FuzzLoad
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 ## migrate: apply the database migrations (they also run at start-up)
 migrate:

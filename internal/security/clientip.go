@@ -55,7 +55,7 @@ func resolveFallback(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	for _, h := range r.Header.Values("X-Forwarded-For") {
 		for _, f := range strings.Split(h, ",") {
 			if a, err := netip.ParseAddr(strings.TrimSpace(f)); err == nil {
-				entries = append(entries, a.Unmap())
+				entries = append(entries, a.Unmap().WithZone(""))
 			}
 		}
 	}
