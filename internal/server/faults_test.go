@@ -121,6 +121,17 @@ func TestRedisFrozen_EveryRequestAnsweredWithinTheDeadline(t *testing.T) {
 	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
 		return redisStoreEnv(t, srv.URL(), testenv.RedisPrefix(t, srv.URL()))
 	}}
+	// The redigo pool may keep up to its 64 connections idle after the
+	// load: more slack for file descriptors, none of it per request.
+	freezeAndRecover(t, b, srv.Pause, srv.Resume, 74)
+}
+
+// freezeAndRecover signs a user in on b with a 1 s request deadline,
+// freezes the dependency under 200 signed-in requests (frozenLoad),
+// resumes it, and checks that the app recovers and its goroutines and file
+// descriptors settle within slack.
+func freezeAndRecover(t *testing.T, b backend, freeze, resume func(), slack int) {
+	t.Helper()
 	app := newApp(t, b, func(c *config.Config) { c.RequestTimeout, c.BcryptWait = time.Second, 500*time.Millisecond })
 	email, pw := newUser()
 	c := app.newClient()
@@ -129,13 +140,11 @@ func TestRedisFrozen_EveryRequestAnsweredWithinTheDeadline(t *testing.T) {
 	app.ts.CloseClientConnections()
 	base := measureResources()
 
-	frozenLoad(t, app, c, email, 200, srv.Pause)
-	srv.Resume()
+	frozenLoad(t, app, c, email, 200, freeze)
+	resume()
 
 	recovers(t, c, email)
-	// The redigo pool may keep up to its 64 connections idle after the
-	// load: more slack for file descriptors, none of it per request.
-	app.settles(t, base, 74)
+	app.settles(t, base, slack)
 }
 
 // The same with PostgreSQL, made unresponsive by a proxy the test pauses:
@@ -156,21 +165,9 @@ func TestPostgresFrozen_EveryRequestAnsweredWithinTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := backend{name: "postgres", open: func(t *testing.T) *storeEnv { return sqlStoreEnv(t, db) }}
-	app := newApp(t, b, func(c *config.Config) { c.RequestTimeout, c.BcryptWait = time.Second, 500*time.Millisecond })
-	email, pw := newUser()
-	c := app.newClient()
-	c.signup(email, pw)
-	c.mustBeSignedIn(email)
-	app.ts.CloseClientConnections()
-	base := measureResources()
-
-	frozenLoad(t, app, c, email, 200, proxy.Pause)
-	proxy.Resume()
-
-	recovers(t, c, email)
 	// database/sql may open its pool again (20 connections, each with the
 	// in-process proxy's two goroutines and three sockets): more slack.
-	app.settles(t, base, 70)
+	freezeAndRecover(t, b, proxy.Pause, proxy.Resume, 70)
 }
 
 // recovers waits until the signed-in profile is served again.

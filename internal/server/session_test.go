@@ -515,10 +515,10 @@ func TestBodyLimit_LargeFormIsRefused(t *testing.T) {
 	})
 }
 
-// Fail closed, for real: the app's Redis stops mid-run, then comes back.
-// While it is down nobody is treated as signed in; once it is back the app
-// recovers by itself (Redis kept nothing, so users sign in again).
-func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
+// signedInOnPrivateRedis starts a redis-server of the test's own, the app
+// on it, and a client signed in (with a 3 s timeout: a hang fails).
+func signedInOnPrivateRedis(t *testing.T) (*testenv.RedisServer, *testApp, *client, string, string) {
+	t.Helper()
 	srv := testenv.StartRedisServer(t)
 	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
 		return redisStoreEnv(t, srv.URL(), redisdb.DefaultNamespace)
@@ -528,7 +528,15 @@ func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
 	c := app.newClient()
 	c.signup(email, pw)
 	c.mustBeSignedIn(email)
-	c.hc.Timeout = 3 * time.Second // a hang fails the test
+	c.hc.Timeout = 3 * time.Second
+	return srv, app, c, email, pw
+}
+
+// Fail closed, for real: the app's Redis stops mid-run, then comes back.
+// While it is down nobody is treated as signed in; once it is back the app
+// recovers by itself (Redis kept nothing, so users sign in again).
+func TestRedisStoppedMidRun_ServiceUnavailableThenRecovers(t *testing.T) {
+	srv, _, c, email, pw := signedInOnPrivateRedis(t)
 
 	srv.Stop()
 	for i := 0; i < 3; i++ {
@@ -607,15 +615,7 @@ func TestAnonymousVisitors_CostNoStoreWrite(t *testing.T) {
 // a handful of log lines (the first failure, then one per interval), not
 // one each; and one line says when it recovered.
 func TestRedisOutage_LoggedOnceNotPerRequest(t *testing.T) {
-	srv := testenv.StartRedisServer(t)
-	b := backend{name: "redis", open: func(t *testing.T) *storeEnv {
-		return redisStoreEnv(t, srv.URL(), redisdb.DefaultNamespace)
-	}}
-	app := newApp(t, b)
-	email, pw := newUser()
-	c := app.newClient()
-	c.signup(email, pw)
-	c.hc.Timeout = 3 * time.Second
+	srv, app, c, _, _ := signedInOnPrivateRedis(t)
 	before := strings.Count(app.logs.String(), "\n")
 
 	srv.Stop()
