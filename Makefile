@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert e2e bench fuzz
+.PHONY: run test migrate lint build cert e2e bench fuzz soak
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -40,6 +40,12 @@ fuzz:
 		echo "fuzz $$fn ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+## soak: a bounded mixed load for SOAKFLAGS (default 10 minutes), sampled every 30 s;
+## fails on any 5xx, growth past its bounds or a Redis key without a TTL; writes docs/RELIABILITY.md
+SOAKFLAGS ?= -duration 10m
+soak:
+	$(GO) run ./cmd/bench soak $(SOAKFLAGS) -out docs/RELIABILITY.md
 
 ## migrate: apply the database migrations (they also run at start-up)
 migrate:

@@ -44,6 +44,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "soak" {
+		if err := runSoak(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench soak:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 2 && os.Args[1] == "serve" {
 		if err := serve(os.Args[2], os.Args[3:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench serve:", err)
@@ -503,31 +510,7 @@ var csrfRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 // appSignIn signs up through Session Lab's own forms and returns the
 // session cookie.
 func appSignIn(base string) (string, error) {
-	res, err := http.Get(base + "/signup")
-	if err != nil {
-		return "", err
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := csrfRE.FindSubmatch(body)
-	if m == nil {
-		return "", errors.New("no CSRF token on /signup")
-	}
-	form := url.Values{"csrf_token": {string(m[1])}, "email": {"bench@example.com"}, "password": {"bench-password-1"}}
-	req, _ := http.NewRequest(http.MethodPost, base+"/signup", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for _, c := range res.Cookies() {
-		req.AddCookie(c)
-	}
-	res, err = http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		return "", err
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther {
-		return "", fmt.Errorf("signup answered %d", res.StatusCode)
-	}
-	return sessionCookie(res)
+	return signUp(base, "bench@example.com", "bench-password-1")
 }
 
 func textbookSignIn(base string) (string, error) {
