@@ -109,36 +109,9 @@ func (t *Throttle) ReserveReauth(sessionID string) (Reservation, time.Duration, 
 	return reserveAll([]*Limit{t.reauth}, []string{"session:" + sessionID})
 }
 
-// LoginWait reports how long a login for email from ip must wait: zero
-// when it may go ahead, else the longer of the two budgets' waits.
-func (t *Throttle) LoginWait(email string, ip netip.Addr) (time.Duration, error) {
-	byAccount, err := t.account.Wait(accountKey(email))
-	if err != nil {
-		return 0, err
-	}
-	byIP, err := t.ip.Wait(ipKey(ip))
-	if err != nil {
-		return 0, err
-	}
-	return max(byAccount, byIP), nil
-}
-
-// LoginFailed counts a failed login against both budgets.
-func (t *Throttle) LoginFailed(email string, ip netip.Addr) error {
-	if err := t.account.Add(accountKey(email)); err != nil {
-		return err
-	}
-	return t.ip.Add(ipKey(ip))
-}
-
 // SignupWait reports how long a sign-up from ip must wait (zero: go ahead).
 func (t *Throttle) SignupWait(ip netip.Addr) (time.Duration, error) {
 	return t.signup.Wait(ipKey(ip))
-}
-
-// SignupAttempted counts a sign-up attempt from ip.
-func (t *Throttle) SignupAttempted(ip netip.Addr) error {
-	return t.signup.Add(ipKey(ip))
 }
 
 // accountKey is the account a login names, spelled as the users table
