@@ -220,6 +220,20 @@ func (r *rig) stopAt(step, point string, f func(ctx context.Context)) {
 	r.mu.Unlock()
 }
 
+// listedKeys is the set of store keys the registry lists for the user.
+func (r *rig) listedKeys() map[string]bool {
+	r.t.Helper()
+	entries, err := r.m.List(context.Background(), r.userID)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, e := range entries {
+		listed[e.StoreKey] = true
+	}
+	return listed
+}
+
 func (r *rig) writes(key string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -439,14 +453,7 @@ func TestGuard_TwoConcurrentRenewalsLeaveNoUnlistedSession(t *testing.T) {
 		close(release)
 		_, t1 := w1()
 		_, t2 := w2()
-		entries, err := r.m.List(context.Background(), r.userID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed := map[string]bool{}
-		for _, e := range entries {
-			listed[e.StoreKey] = true
-		}
+		listed := r.listedKeys()
 		for _, tk := range []string{tok, t1, t2} {
 			if tk == "" {
 				continue
@@ -558,14 +565,7 @@ func TestGuard_RegistryMatchesTheLiveSessionsAfterConcurrentChurn(t *testing.T) 
 			}
 			wg.Wait()
 		}
-		entries, err := r.m.List(context.Background(), r.userID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed := map[string]bool{}
-		for _, e := range entries {
-			listed[e.StoreKey] = true
-		}
+		listed := r.listedKeys()
 		live := map[string]bool{}
 		for _, tok := range tokens {
 			if got, _ := r.send(http.MethodGet, "/whoami", tok, ""); got == "user" {
