@@ -456,3 +456,31 @@ func TestLoad_ErrorIsJoined(t *testing.T) {
 		t.Errorf("error %T is not an errors.Join result", err)
 	}
 }
+
+// REDIS_CA_FILE verifies a TLS connection to Redis, so it is taken only
+// with a rediss:// REDIS_URL; refused otherwise, naming the variable and
+// without the URL's password.
+func TestLoad_RedisCAFileNeedsRediss(t *testing.T) {
+	t.Parallel()
+	got, err := Load(env{"REDIS_URL": "rediss://alice:hunter2@cache:6380/0", "REDIS_CA_FILE": " /etc/ssl/redis-ca.pem "}.get)
+	if err != nil {
+		t.Fatalf("rediss:// with REDIS_CA_FILE: %v", err)
+	}
+	if got.RedisCAFile != "/etc/ssl/redis-ca.pem" || got.RedisURL != "rediss://alice:hunter2@cache:6380/0" {
+		t.Errorf("RedisCAFile %q, RedisURL %q", got.RedisCAFile, got.RedisURL)
+	}
+	if got, err := Load(env{"REDIS_URL": "rediss://cache:6380/0"}.get); err != nil || got.RedisCAFile != "" {
+		t.Errorf("rediss:// without REDIS_CA_FILE: RedisCAFile %q, error %v; want the system's roots (\"\")", got.RedisCAFile, err)
+	}
+	for name, e := range map[string]env{
+		"redis://":     {"REDIS_URL": "redis://:hunter2@cache:6379/0", "REDIS_CA_FILE": "/etc/ssl/redis-ca.pem"},
+		"no REDIS_URL": {"REDIS_CA_FILE": "/etc/ssl/redis-ca.pem"},
+	} {
+		_, err := Load(e.get)
+		if err == nil || !strings.Contains(err.Error(), "REDIS_CA_FILE") {
+			t.Errorf("%s with REDIS_CA_FILE: error %v, want one naming REDIS_CA_FILE", name, err)
+		} else if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: the error leaks the password: %v", name, err)
+		}
+	}
+}

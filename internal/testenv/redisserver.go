@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -17,13 +20,40 @@ import (
 type RedisServer struct {
 	tb   testing.TB
 	port int
+	opts RedisServerOptions
 	cmd  *exec.Cmd
+}
+
+// RedisServerOptions make StartRedisServerWith's server look like a
+// managed Redis: TLS only, passwords, ACL users.
+type RedisServerOptions struct {
+	// TLS, when set, makes the server speak TLS only, on its one port
+	// (--port 0 --tls-port), without asking clients for a certificate.
+	TLS *RedisTLS
+	// Args are more redis-server arguments, e.g. "--requirepass", pw, or
+	// "--user", "alice", "on", ">"+pw, "~*", "&*", "+@all".
+	Args []string
+}
+
+// RedisTLS is a TLS server's certificate and key, and the CA that issued
+// them (see TestCA).
+type RedisTLS struct {
+	CertFile, KeyFile string
+	CA                *TestCA
 }
 
 // StartRedisServer runs redis-server on a free loopback port, without
 // persistence, and stops it when the test ends. Without the redis-server
 // binary it follows the rules of Unavailable.
 func StartRedisServer(tb testing.TB) *RedisServer {
+	tb.Helper()
+	return StartRedisServerWith(tb, RedisServerOptions{})
+}
+
+// StartRedisServerWith is StartRedisServer with opts. The server counts
+// as started once it answers PING, with a reply or an error such as
+// NOAUTH: the probe does not authenticate.
+func StartRedisServerWith(tb testing.TB, opts RedisServerOptions) *RedisServer {
 	tb.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		Unavailable(tb, "redis-server", err)
@@ -34,35 +64,62 @@ func StartRedisServer(tb testing.TB) *RedisServer {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	s := &RedisServer{tb: tb, port: port}
+	s := &RedisServer{tb: tb, port: port, opts: opts}
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
 }
 
-// URL is the server's redis:// URL.
-func (s *RedisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+// URL is the server's URL, without credentials: redis://, or rediss://
+// for a TLS server.
+func (s *RedisServer) URL() string {
+	scheme := "redis"
+	if s.opts.TLS != nil {
+		scheme = "rediss"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d/0", scheme, s.port)
+}
+
+// Port is the server's port (its TLS port for a TLS server).
+func (s *RedisServer) Port() int { return s.port }
 
 // Start starts the server (again) and waits until it answers.
 func (s *RedisServer) Start() {
 	s.tb.Helper()
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "")
+	args := []string{"--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""}
+	dialOpts := []redis.DialOption{redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(time.Second)}
+	if t := s.opts.TLS; t != nil {
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(s.port),
+			"--tls-cert-file", t.CertFile, "--tls-key-file", t.KeyFile,
+			"--tls-ca-cert-file", t.CA.CertFile, "--tls-auth-clients", "no")
+		// The probe asks only whether the server is up, whatever names its
+		// certificate holds; verifying it is what the tests do.
+		dialOpts = append(dialOpts, redis.DialUseTLS(true),
+			redis.DialTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}))
+	} else {
+		args = append(args, "--port", strconv.Itoa(s.port))
+	}
+	s.cmd = exec.Command("redis-server", append(args, s.opts.Args...)...)
+	var out SyncBuffer // its log, shown if it does not come up
+	s.cmd.Stdout, s.cmd.Stderr = &out, &out
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
 	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		conn, err := redis.DialURL(s.URL(), redis.DialConnectTimeout(time.Second))
+		conn, err := redis.DialContext(context.Background(), "tcp", addr, dialOpts...)
 		if err == nil {
 			_, err = conn.Do("PING")
 			conn.Close()
-			if err == nil {
+			var reply redis.Error // e.g. NOAUTH: the server is up
+			if err == nil || errors.As(err, &reply) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("redis-server on port %d did not answer: %v", s.port, err)
+			s.tb.Fatalf("redis-server on port %d did not answer: %v\n%s", s.port, err, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
