@@ -1,7 +1,8 @@
 // Command web runs Session Lab.
 //
-//	web           serve HTTP (or HTTPS with TLS_CERT/TLS_KEY)
-//	web migrate   apply the database migrations and exit
+//	web              serve HTTP (or HTTPS with TLS_CERT/TLS_KEY)
+//	web migrate      apply the database migrations and exit
+//	web healthcheck  ask the server this environment starts for /healthz; exit 0 only on 200
 //
 // Configuration comes from the environment; see the README.
 package main

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -46,7 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	logger := newLogger(cfg.LogFormat, stdout)
+	if len(args) > 1 && args[1] == "healthcheck" {
+		// Before the database opens: a probe must not run migrations.
+		return healthcheck(ctx, cfg, stdout)
+	}
+	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stdout)
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
@@ -70,14 +75,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stdout, "database is up to date (%d migration(s) applied now)\n", len(applied))
 			return nil
 		default:
-			return fmt.Errorf("unknown command %q (want no command, or \"migrate\")", args[1])
+			return fmt.Errorf("unknown command %q (want no command, \"migrate\" or \"healthcheck\")", args[1])
 		}
 	}
 
 	var store *session.Store
 	deps := server.Deps{Config: cfg, Logger: logger, DB: db}
 	if cfg.RedisURL != "" {
-		pool := redisdb.NewPool(cfg.RedisURL)
+		tlsConfig, err := redisTLSConfig(cfg.RedisCAFile)
+		if err != nil {
+			return err
+		}
+		pool := redisdb.NewPoolTLS(cfg.RedisURL, tlsConfig)
 		store = redisdb.NewSessionStore(pool, redisdb.DefaultNamespace)
 		// Login and sign-up throttling counts in the same Redis, so every
 		// replica shares them; the pool is closed with the store.
@@ -90,23 +99,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer store.Close()
 
 	deps.Store = store
+	var stopping atomic.Bool
+	deps.Stopping = stopping.Load
 	handler, err := server.NewServer(deps)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, handler, logger)
+	return serve(ctx, cfg, handler, logger, &stopping)
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // serve listens until ctx is cancelled, then shuts down gracefully: the
 // listener closes at once and requests in flight get shutdownGrace.
-func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger, stopping *atomic.Bool) error {
 	srv := &http.Server{
 		Handler: handler,
 		// SECURITY(dos): bounded header, body and idle times stop slow
@@ -157,6 +169,18 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+	}
+	if cfg.ShutdownDelay > 0 {
+		// /healthz answers 503 from now on, while everything else is still
+		// served: a proxy's health check takes this process out of rotation
+		// before its listener closes, so no request is sent to a closed port.
+		stopping.Store(true)
+		logger.Info("stopping: /healthz reports it; still serving", "delay", cfg.ShutdownDelay.String())
+		select {
+		case <-time.After(cfg.ShutdownDelay):
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	logger.Info("shutting down", "grace", shutdownGrace.String())
 	// A fresh context: the one that triggered shutdown is already cancelled.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -92,6 +93,7 @@ type Config struct {
 	Addr           string         // ADDR, default "localhost:8080"
 	DatabaseURL    string         // DATABASE_URL, default "sqlite:data/sessionlab.db"
 	RedisURL       string         // REDIS_URL, default "" (sessions in the SQL database)
+	RedisCAFile    string         // REDIS_CA_FILE, default "" (the system's roots): PEM roots to verify a rediss:// server
 	IdleTimeout    time.Duration  // SESSION_IDLE_TIMEOUT, default 30m
 	Lifetime       time.Duration  // SESSION_LIFETIME, default 12h
 	ReauthWindow   time.Duration  // REAUTH_WINDOW, default 10m
@@ -102,9 +104,11 @@ type Config struct {
 	TLSKey         string         // TLS_KEY
 	BcryptCost     int            // BCRYPT_COST, default 12, refused below 10 and above 31 (bcrypt.MaxCost)
 	LogFormat      string         // LOG_FORMAT, "text" (default) or "json"
+	LogLevel       slog.Level     // LOG_LEVEL, "info" (default) or "debug" (adds one line per request)
+	ShutdownDelay  time.Duration  // SHUTDOWN_DELAY, default 0 (0–60s): how long /healthz answers 503 before a stop starts draining
 	Warnings       []string       // non-fatal notes for the caller to log at start-up (e.g. COOKIE_SECURE=false)
 
-	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default runtime.NumCPU(): bcrypt operations at once
+	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default max(1, NumCPU/2): bcrypt operations at once
 	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
 	LoginAccountLimit int           // LOGIN_ACCOUNT_LIMIT, default 10 failed logins per account per ThrottleWindow
 	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
@@ -133,6 +137,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Addr = l.addr()
 	c.DatabaseURL = l.databaseURL()
 	c.RedisURL = l.redisURL()
+	c.RedisCAFile, _ = l.value("REDIS_CA_FILE")
+	if c.RedisCAFile != "" && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		l.errs = append(l.errs, errors.New("REDIS_CA_FILE is set but REDIS_URL is not a rediss:// URL: the CA verifies a TLS connection to Redis"))
+	}
 
 	var idleOK, lifetimeOK bool
 	c.IdleTimeout, idleOK = l.duration("SESSION_IDLE_TIMEOUT", defaultIdleTimeout)
@@ -205,6 +213,8 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.LogFormat = l.logFormat()
+	c.LogLevel = l.logLevel()
+	c.ShutdownDelay = l.shutdownDelay()
 
 	if len(l.errs) > 0 {
 		return Config{}, errors.Join(l.errs...)
@@ -450,6 +460,37 @@ func (l *loader) logFormat() string {
 		l.fail("LOG_FORMAT", v, "must be text or json")
 	}
 	return v
+}
+
+func (l *loader) logLevel() slog.Level {
+	v, ok := l.value("LOG_LEVEL")
+	if !ok {
+		return slog.LevelInfo
+	}
+	switch strings.ToLower(v) {
+	case "info":
+		return slog.LevelInfo
+	case "debug":
+		return slog.LevelDebug
+	}
+	l.fail("LOG_LEVEL", v, "must be info or debug")
+	return slog.LevelInfo
+}
+
+// shutdownDelay is how long a stopping process keeps serving while
+// /healthz reports it as going away, so a proxy's health check takes it out
+// of rotation before the listener closes (0 when nothing checks it).
+func (l *loader) shutdownDelay() time.Duration {
+	v, ok := l.value("SHUTDOWN_DELAY")
+	if !ok {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > time.Minute {
+		l.fail("SHUTDOWN_DELAY", v, `must be a duration between 0s and 1m, e.g. "5s"`)
+		return 0
+	}
+	return d
 }
 
 // parseDatabaseURL splits a DATABASE_URL into dialect and driver DSN.

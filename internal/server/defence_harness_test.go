@@ -44,7 +44,7 @@ func (a *testApp) defendedHandler(opts appOptions) http.Handler {
 	a.t.Helper()
 	d := server.Deps{
 		Config: a.cfg,
-		Logger: slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(a.logs, nil)),
 		DB:     a.env.db,
 		Store:  a.env.store,
 	}

@@ -31,9 +31,17 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "profile", data)
 }
 
-// healthz answers while the process can serve HTTP at all.
+// healthz answers 200 while the process can serve HTTP at all, and 503
+// once it has been told to stop (it still serves for SHUTDOWN_DELAY, so a
+// proxy checking this page stops sending it new requests first).
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if a.stopping() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("stopping\n"))
+		return
+	}
 	w.Write([]byte("ok\n"))
 }
 

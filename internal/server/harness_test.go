@@ -159,7 +159,7 @@ func (a *testApp) handler(store *session.Store) http.Handler {
 	a.t.Helper()
 	h, err := server.NewServer(server.Deps{
 		Config: a.cfg,
-		Logger: slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(a.logs, nil)),
 		DB:     a.env.db,
 		Store:  store,
 	})

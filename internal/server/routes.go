@@ -15,7 +15,8 @@ import (
 // front of it, in tiers:
 //
 //	standard  — every request: request id, deadline, security headers,
-//	            panic recovery, client IP, body limit
+//	            panic recovery, client IP, access log (LOG_LEVEL=debug),
+//	            body limit
 //	dynamic   — pages that use the session: cross-origin check, session
 //	            load/save (no-store), CSRF token, who is signed in
 //	protected — pages for signed-in users only
@@ -34,6 +35,7 @@ func (a *app) routes() http.Handler {
 		security.StrictTransportSecurity,
 		a.recoverPanic,
 		security.ClientIP(a.cfg.TrustedProxies),
+		a.accessLog,
 		security.LimitBody,
 	)
 

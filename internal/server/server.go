@@ -28,6 +28,10 @@ type Deps struct {
 	// throttling budget (e.g. redisdb.LimitCounter, so every replica
 	// shares the counts); nil keeps them in this process's memory.
 	RateLimitCounter func(name string) httprate.LimitCounter
+	// Stopping, when set and true, makes /healthz answer 503 so a proxy's
+	// health check takes this process out of rotation before it closes
+	// its listener (SHUTDOWN_DELAY, cmd/web).
+	Stopping func() bool
 	// SessionHooks let tests stop requests where races happen.
 	SessionHooks session.Hooks
 	// HashSlots bounds concurrent bcrypt work; nil makes
@@ -48,6 +52,7 @@ type app struct {
 	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
 	outage   *outageLog        // one log line per outage interval, not per refused request
 	pages    *pages
+	stopping func() bool // see Deps.Stopping; never nil
 }
 
 // NewServer returns the whole application as one http.Handler. It parses
@@ -65,6 +70,9 @@ func NewServer(deps Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Stopping == nil {
+		deps.Stopping = func() bool { return false }
+	}
 	a := &app{
 		cfg:    deps.Config,
 		log:    deps.Logger,
@@ -75,6 +83,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
 		outage:   &outageLog{log: deps.Logger, now: time.Now},
+		stopping: deps.Stopping,
 	}
 	a.slots = deps.HashSlots
 	if a.slots == nil {
