@@ -6,5 +6,7 @@
 // (limitcounter.go). No other package imports redigo.
 //
 // Every key it writes starts with the namespace (DefaultNamespace in
-// production, a random one per test) and expires.
+// production, a random one per test) and expires. docs/REDIS-CLUSTER.md
+// lists the keys, the operations that touch several at once, and what a
+// Redis Cluster would need (it is not supported: one primary).
 package redisdb
