@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert e2e bench fuzz soak
+.PHONY: run test migrate lint build cert e2e bench fuzz soak stack
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -20,6 +20,13 @@ e2e:
 	$(GO) vet -tags e2e ./e2e/...
 	@mkdir -p $(E2E_ARTIFACTS)
 	$(GO) test -tags e2e -race -count=1 -v -artifacts -outputdir=$(E2E_ARTIFACTS) ./e2e/...
+
+## stack: docker-compose.yml's topology run as processes (no container engine needed): redis-server
+## with append-only persistence, a fresh database on the local PostgreSQL, two replicas built as the
+## Dockerfile builds them, and Caddy with deploy/Caddyfile in front (needs caddy and redis-server)
+stack:
+	$(GO) vet -tags stack ./deploy
+	$(GO) test -tags stack -count=1 -v -run '^TestStack$$' ./deploy
 
 ## bench: side-by-side load test — bare chi page, chi+scs+stock redisstore, Session Lab —
 ## written to docs/BENCHMARKS.md (needs redis-server and taskset; about 5 minutes),
