@@ -3,11 +3,16 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run test migrate lint build cert e2e bench fuzz soak stack
+.PHONY: run demo test migrate lint build cert e2e bench fuzz soak stack
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
 	$(GO) run ./cmd/web
+
+## demo: the app with the attack lab on: the attacker's site at http://127.0.0.1:8081 (another site
+## than http://localhost:8080), idle timeout 2m, lifetime 10m. For a classroom, never for a deployment.
+demo:
+	ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m $(GO) run ./cmd/web
 
 ## test: every test, with the race detector, against the real stores (TESTFLAGS=-v for detail)
 test:

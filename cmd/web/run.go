@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
+	"github.com/sessionlab/sessionlab/internal/lab/attacker"
 	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
@@ -99,13 +101,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer store.Close()
 
 	deps.Store = store
+	if cfg.LabAttackerAddr != "" {
+		// Replays leave from 127.0.0.2: to the app, another machine. The
+		// app's address is filled in once it listens (serve).
+		deps.Lab = attacker.New("", "", cfg.CookieName(), netip.MustParseAddr("127.0.0.2"))
+	}
 	var stopping atomic.Bool
 	deps.Stopping = stopping.Load
 	handler, err := server.NewServer(deps)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, handler, logger, &stopping)
+	return serve(ctx, cfg, handler, logger, &stopping, deps.Lab)
 }
 
 func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
@@ -116,9 +123,35 @@ func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// serveLab starts the attack lab's other site on LAB_ATTACKER_ADDR.
+func serveLab(cfg config.Config, lab *attacker.Site, appURL, appDial string, logger *slog.Logger, errc chan<- error) (*http.Server, error) {
+	lab.SetApp(appURL, appDial)
+	ln, err := net.Listen("tcp", cfg.LabAttackerAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on LAB_ATTACKER_ADDR %s: %w", cfg.LabAttackerAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           lab.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	lab.SetURL("http://" + ln.Addr().String())
+	logger.Warn("attack lab on: the attacker's site (another site than the app) — never deploy with LAB_ATTACKER_ADDR set",
+		"url", "http://"+ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("attack lab: %w", err)
+		}
+	}()
+	return srv, nil
+}
+
 // serve listens until ctx is cancelled, then shuts down gracefully: the
 // listener closes at once and requests in flight get shutdownGrace.
-func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger, stopping *atomic.Bool) error {
+func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger, stopping *atomic.Bool, lab *attacker.Site) error {
 	srv := &http.Server{
 		Handler: handler,
 		// SECURITY(dos): bounded header, body and idle times stop slow
@@ -156,7 +189,15 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+display)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if lab != nil {
+		labSrv, err := serveLab(cfg, lab, scheme+"://"+display, ln.Addr().String(), logger, errc)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer labSrv.Close()
+	}
 	go func() {
 		if cfg.TLS() {
 			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)

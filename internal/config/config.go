@@ -31,7 +31,7 @@ const (
 
 // Defaults, applied when a variable is unset or empty.
 const (
-	// SECURITY(exposure): the demo listens on loopback only, so starting it does not publish it to the network until ADDR says so — https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+	// SECURITY(exposure): the demo listens on loopback only, so starting it does not publish it to the network until ADDR says so — OWASP Top 10 A02:2025, https://owasp.org/Top10/2025/A02_2025-Security_Misconfiguration/
 	defaultAddr        = "localhost:8080"
 	defaultDatabaseURL = "sqlite:data/sessionlab.db"
 
@@ -50,7 +50,7 @@ const (
 	// SECURITY(passwords): cost below 10 is refused, it makes stolen hashes cheap to crack — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
 	minBcryptCost = 10
 
-	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.3.1, NIST SP 800-63B rev 4 §3.2.2 (at most 100 failures per account) — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.1.1, 6.3.1. A documented deviation from NIST SP 800-63B-4 §3.2.2, which caps *consecutive* failures per account at 100 with no window: 10 per 15 minutes lets up to 960 a day through — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 	defaultSessionsPerUser   = 50
 	defaultMaxConnections    = 1024
 	defaultRequestTimeout    = 5 * time.Second
@@ -61,7 +61,7 @@ const (
 	// SECURITY(throttling): 20 sign-ups per client IP in any 15 minutes bounds account creation (each costs a bcrypt hash and a row) and enumeration through "email taken" — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 	defaultSignupIPLimit  = 20
 	defaultThrottleWindow = 15 * time.Minute
-	// SECURITY(throttling): NIST caps consecutive failures per account at 100; a larger budget is not throttling — https://pages.nist.gov/800-63-4/sp800-63b.html
+	// SECURITY(throttling): NIST SP 800-63B-4 §3.2.2 caps consecutive failures per account at 100 (with no window); a larger budget per window is not throttling at all — https://pages.nist.gov/800-63-4/sp800-63b.html
 	maxLoginAccountLimit = 100
 	minThrottleWindow    = time.Minute
 	maxThrottleWindow    = 24 * time.Hour
@@ -90,23 +90,24 @@ const (
 // Config is every knob of Session Lab. Build it with [Load]; a Config
 // returned by Load without error is valid.
 type Config struct {
-	Addr           string         // ADDR, default "localhost:8080"
-	DatabaseURL    string         // DATABASE_URL, default "sqlite:data/sessionlab.db"
-	RedisURL       string         // REDIS_URL, default "" (sessions in the SQL database)
-	RedisCAFile    string         // REDIS_CA_FILE, default "" (the system's roots): PEM roots to verify a rediss:// server
-	IdleTimeout    time.Duration  // SESSION_IDLE_TIMEOUT, default 30m
-	Lifetime       time.Duration  // SESSION_LIFETIME, default 12h
-	ReauthWindow   time.Duration  // REAUTH_WINDOW, default 10m
-	IPBinding      IPBinding      // SESSION_IP_BINDING, default strict
-	TrustedProxies []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP means /32 or /128), default none
-	CookieSecure   bool           // COOKIE_SECURE, default true
-	TLSCert        string         // TLS_CERT
-	TLSKey         string         // TLS_KEY
-	BcryptCost     int            // BCRYPT_COST, default 12, refused below 10 and above 31 (bcrypt.MaxCost)
-	LogFormat      string         // LOG_FORMAT, "text" (default) or "json"
-	LogLevel       slog.Level     // LOG_LEVEL, "info" (default) or "debug" (adds one line per request)
-	ShutdownDelay  time.Duration  // SHUTDOWN_DELAY, default 0 (0–60s): how long /healthz answers 503 before a stop starts draining
-	Warnings       []string       // non-fatal notes for the caller to log at start-up (e.g. COOKIE_SECURE=false)
+	Addr            string         // ADDR, default "localhost:8080"
+	DatabaseURL     string         // DATABASE_URL, default "sqlite:data/sessionlab.db"
+	RedisURL        string         // REDIS_URL, default "" (sessions in the SQL database)
+	RedisCAFile     string         // REDIS_CA_FILE, default "" (the system's roots): PEM roots to verify a rediss:// server
+	IdleTimeout     time.Duration  // SESSION_IDLE_TIMEOUT, default 30m
+	Lifetime        time.Duration  // SESSION_LIFETIME, default 12h
+	ReauthWindow    time.Duration  // REAUTH_WINDOW, default 10m
+	IPBinding       IPBinding      // SESSION_IP_BINDING, default strict
+	TrustedProxies  []netip.Prefix // TRUSTED_PROXIES, comma-separated CIDRs (a bare IP means /32 or /128), default none
+	CookieSecure    bool           // COOKIE_SECURE, default true
+	TLSCert         string         // TLS_CERT
+	TLSKey          string         // TLS_KEY
+	BcryptCost      int            // BCRYPT_COST, default 12, refused below 10 and above 31 (bcrypt.MaxCost)
+	LogFormat       string         // LOG_FORMAT, "text" (default) or "json"
+	LogLevel        slog.Level     // LOG_LEVEL, "info" (default) or "debug" (adds one line per request)
+	LabAttackerAddr string         // LAB_ATTACKER_ADDR, default "" (off): where the attack lab's "other site" listens
+	ShutdownDelay   time.Duration  // SHUTDOWN_DELAY, default 0 (0–60s): how long /healthz answers 503 before a stop starts draining
+	Warnings        []string       // non-fatal notes for the caller to log at start-up (e.g. COOKIE_SECURE=false)
 
 	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default max(1, NumCPU/2): bcrypt operations at once
 	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
@@ -215,6 +216,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LogFormat = l.logFormat()
 	c.LogLevel = l.logLevel()
 	c.ShutdownDelay = l.shutdownDelay()
+	c.LabAttackerAddr = l.labAttackerAddr(c.Addr)
 
 	if len(l.errs) > 0 {
 		return Config{}, errors.Join(l.errs...)
@@ -475,6 +477,27 @@ func (l *loader) logLevel() slog.Level {
 	}
 	l.fail("LOG_LEVEL", v, "must be info or debug")
 	return slog.LevelInfo
+}
+
+// labAttackerAddr is the attack lab's second listener, off by default.
+// SECURITY(exposure): a deployed fork serves no attacker site unless told
+// to; `make demo` sets it on loopback —
+// https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+func (l *loader) labAttackerAddr(appAddr string) string {
+	v, ok := l.value("LAB_ATTACKER_ADDR")
+	if !ok {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil || port == "" || host == "" {
+		l.fail("LAB_ATTACKER_ADDR", v, `must be host:port on another host name than the app's, e.g. "127.0.0.1:8081" while ADDR is "localhost:8080"`)
+		return ""
+	}
+	if appHost, _, err := net.SplitHostPort(appAddr); err == nil && strings.EqualFold(appHost, host) {
+		l.fail("LAB_ATTACKER_ADDR", v, "must use another host name than ADDR ("+appAddr+"): the attacker site must be another site to the browser, and a site ignores ports")
+		return ""
+	}
+	return v
 }
 
 // shutdownDelay is how long a stopping process keeps serving while

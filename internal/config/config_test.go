@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"reflect"
 	"runtime"
@@ -481,6 +482,39 @@ func TestLoad_RedisCAFileNeedsRediss(t *testing.T) {
 			t.Errorf("%s with REDIS_CA_FILE: error %v, want one naming REDIS_CA_FILE", name, err)
 		} else if strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: the error leaks the password: %v", name, err)
+		}
+	}
+}
+
+func TestLoad_LabAttackerAddrOffByDefaultAndOnAnotherHost(t *testing.T) {
+	load := func(env map[string]string) (Config, error) {
+		return Load(func(k string) string { return env[k] })
+	}
+	if c, err := load(nil); err != nil || c.LabAttackerAddr != "" {
+		t.Fatalf("default: %q, %v; want off", c.LabAttackerAddr, err)
+	}
+	if c, err := load(map[string]string{"ADDR": "localhost:8080", "LAB_ATTACKER_ADDR": "127.0.0.1:8081"}); err != nil || c.LabAttackerAddr != "127.0.0.1:8081" {
+		t.Fatalf("127.0.0.1:8081 beside localhost:8080: %q, %v", c.LabAttackerAddr, err)
+	}
+	for _, bad := range []string{"localhost:8081", "127.0.0.1", ":8081", "nonsense"} {
+		_, err := load(map[string]string{"ADDR": "localhost:8080", "LAB_ATTACKER_ADDR": bad})
+		if err == nil || !strings.Contains(err.Error(), "LAB_ATTACKER_ADDR") {
+			t.Errorf("LAB_ATTACKER_ADDR=%q beside localhost:8080: %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+func TestLoad_LogLevelAndShutdownDelay(t *testing.T) {
+	load := func(env map[string]string) (Config, error) {
+		return Load(func(k string) string { return env[k] })
+	}
+	c, err := load(map[string]string{"LOG_LEVEL": "debug", "SHUTDOWN_DELAY": "3s"})
+	if err != nil || c.LogLevel != slog.LevelDebug || c.ShutdownDelay != 3*time.Second {
+		t.Fatalf("LOG_LEVEL=debug SHUTDOWN_DELAY=3s: %v %v %v", c.LogLevel, c.ShutdownDelay, err)
+	}
+	for k, v := range map[string]string{"LOG_LEVEL": "verbose", "SHUTDOWN_DELAY": "2m"} {
+		if _, err := load(map[string]string{k: v}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
 		}
 	}
 }

@@ -9,8 +9,9 @@ const MaxFormBytes = 64 << 10
 // LimitBody caps every request body at MaxFormBytes; reading past it fails
 // with *http.MaxBytesError, which the form parser turns into a 413.
 //
-// SECURITY(dos): bounded request bodies — ASVS 5.0 13.1.3 (resource
-// limits), https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+// SECURITY(dos): bounded request bodies — ASVS 5.0 2.4.1 (anti-automation
+// against excessive calls and costly resources),
+// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
 func LimitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)

@@ -12,7 +12,10 @@ import (
 const CSRFField = "csrf_token"
 
 // CrossOrigin rejects state-changing requests that a browser marks as
-// cross-origin (Sec-Fetch-Site, or an Origin whose host is not ours).
+// not same-origin. GET, HEAD and OPTIONS always pass; any other method
+// passes only with Sec-Fetch-Site: same-origin or none (so a sibling
+// subdomain, same-site but another origin, is refused too); without that
+// header, only when Origin names our Host; with neither header it passes.
 //
 // SECURITY(csrf): net/http's CrossOriginProtection is the first layer;
 // SameSite=Strict on the cookie is the second; the per-session synchronizer

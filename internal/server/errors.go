@@ -61,8 +61,23 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 }
 
-func (a *app) forbidden(w http.ResponseWriter, r *http.Request) {
-	a.errorPage(w, r, http.StatusForbidden, "This request was refused: it did not come from a form of this site, or the form has expired. Go back, reload the page and try again.")
+// crossOriginRefused answers a state-changing request the browser marked
+// as coming from another origin, saying so: it is what a forged form on
+// another site gets (the attack lab shows it).
+func (a *app) crossOriginRefused(w http.ResponseWriter, r *http.Request) {
+	from := r.Header.Get("Sec-Fetch-Site")
+	if from == "" {
+		from = "Origin: " + r.Header.Get("Origin")
+	} else {
+		from = "Sec-Fetch-Site: " + from
+	}
+	a.errorPage(w, r, http.StatusForbidden, "This request was refused: your browser says it was sent by another site ("+from+
+		"), and only this site's own pages may change anything here (cross-origin protection). Under SameSite=Strict it did not carry your session cookie either. Nothing was changed.")
+}
+
+// csrfRefused answers a form whose CSRF token is missing or wrong.
+func (a *app) csrfRefused(w http.ResponseWriter, r *http.Request) {
+	a.errorPage(w, r, http.StatusForbidden, "This request was refused: its CSRF token was missing or did not match the one of your session, so it did not come from a form this site gave you (or the form has expired). Nothing was changed. Go back, reload the page and try again.")
 }
 
 // tooManyAttempts answers a throttled login or sign-up: 429, Retry-After

@@ -117,6 +117,12 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
+	// The checkbox sends "on" when ticked and nothing otherwise.
+	remember := r.PostForm.Get("remember")
+	if remember != "" && remember != "on" {
+		a.errorPage(w, r, http.StatusBadRequest, `The "keep me signed in" field must be "on" or absent.`)
+		return
+	}
 
 	// SECURITY(throttling): one unit of the account's and the client IP's
 	// budgets is taken before anything else, bcrypt included, atomically
@@ -143,6 +149,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	data := a.newData(r, "Log in")
 	a.anonForm(w, r, &data)
 	data.Next = next
+	data.Form.Remember = remember == "on"
 	if err := auth.ValidateLength(password); err != nil {
 		// Says nothing about the account: the same for every email.
 		data.Form.Email = email
@@ -182,6 +189,12 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
+	if remember == "on" {
+		// SECURITY(cookies): a persistent cookie only when asked for, on
+		// this login; by default the cookie ends with the browser session —
+		// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
+		a.sessions.Remember(ctx)
+	}
 	a.anonCSRF.Clear(w, r) // the session carries the CSRF token from now on
 	a.securityEvent(r, "login.success", slog.Int64("user_id", u.ID), slog.String("session", a.sessions.ShortID(ctx)))
 	if next == "" {
@@ -190,8 +203,9 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// clearSiteData asks the browser to drop what it holds for this origin
-// when a session ends (logout, account deletion).
+// clearSiteData asks the browser to drop what it holds when a session
+// ends (logout, account deletion): cache and storage for this origin, and
+// the cookies of the whole registrable domain (subdomains included).
 const clearSiteData = `"cache", "cookies", "storage"`
 
 func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
@@ -201,8 +215,11 @@ func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	// SECURITY(logout): also clear what the browser holds for this origin —
-	// ASVS 5.0 14.3.1, https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Clear-Site-Data
+	// SECURITY(logout): also ask the browser to clear what it holds: "cookies"
+	// clears the whole registrable domain (subdomains too); the header works
+	// only in secure contexts and leaves shared caches alone. Back is handled
+	// by no-store (session/writer.go), not by this — ASVS 5.0 14.3.1,
+	// https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Clear-Site-Data
 	w.Header().Set("Clear-Site-Data", clearSiteData)
 	if userID != 0 {
 		a.securityEvent(r, "logout", slog.Int64("user_id", userID), slog.String("session", sid))

@@ -23,6 +23,8 @@ func (a *app) profileGet(w http.ResponseWriter, r *http.Request) {
 		ShortID:         a.sessions.ShortID(ctx),
 		Store:           a.sessions.Store().Kind,
 		CookieName:      a.cfg.CookieName(),
+		CookieAttrs:     a.sessions.CookieAttributes(),
+		CookieLifetime:  a.sessions.CookieLifetime(ctx),
 		AuthenticatedAt: a.sessions.AuthenticatedAt(ctx),
 		IdleTimeout:     a.sessions.IdleTimeout(),
 		IdleDeadline:    a.sessions.IdleDeadline(ctx),

@@ -16,6 +16,13 @@ func (a *app) practicesGet(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "practices", data)
 }
 
+// glossaryGet defines the terms the practice pages link to.
+func (a *app) glossaryGet(w http.ResponseWriter, r *http.Request) {
+	data := a.newData(r, "Glossary")
+	data.Glossary = lab.Glossary
+	a.render(w, r, http.StatusOK, "glossary", data)
+}
+
 // practiceGet shows one practice with the live evidence from the
 // visitor's own session and this very request.
 func (a *app) practiceGet(w http.ResponseWriter, r *http.Request) {
@@ -31,6 +38,10 @@ func (a *app) practiceGet(w http.ResponseWriter, r *http.Request) {
 	}
 	data := a.newData(r, p.Title)
 	data.Practice = &p
+	if a.lab != nil {
+		data.LabURL = a.lab.URL()
+		a.anonForm(w, r, &data) // the plant form's token, without a session
+	}
 	if !p.SignedIn || facts.SignedIn {
 		data.Evidence = p.Evidence(facts)
 	}
@@ -47,6 +58,8 @@ func (a *app) labFacts(w http.ResponseWriter, r *http.Request) (lab.Facts, error
 	f := lab.Facts{
 		CookieName:      a.sessions.CookieName(),
 		CookieSent:      cookieErr == nil,
+		CookieAttrs:     a.sessions.CookieAttributes(),
+		CookieLifetime:  a.sessions.CookieLifetime(ctx),
 		ShortID:         a.sessions.ShortID(ctx),
 		PreLoginShortID: a.sessions.PreLoginShortID(ctx),
 		Store:           a.sessions.Store().Kind,

@@ -20,6 +20,24 @@ type sessionRow struct {
 	ID, Device, IP    string
 	Created, LastSeen time.Time
 	Current           bool
+	// "5 min ago", shown with the exact time on hover.
+	CreatedAgo, LastSeenAgo string
+}
+
+// ago says how long before now t was, in the largest whole unit: "just
+// now", "5 min ago", "3 h ago", "2 days ago".
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h ago"
+	default:
+		return strconv.Itoa(int(d/(24*time.Hour))) + " days ago"
+	}
 }
 
 // needsReauth reports whether a sensitive action must ask for the password
@@ -89,8 +107,9 @@ func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bo
 //
 // SECURITY(reauth): ending sessions and deleting the account need a recent
 // password check, so a borrowed unlocked browser or a stolen cookie cannot
-// lock the owner out or destroy the account — ASVS 5.0 7.5.1, 7.5.2,
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
+// lock the owner out or destroy the account — ASVS 5.0 7.5.2 (ending
+// sessions), 7.5.3 (deleting the account),
+// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
 func (a *app) reauthenticate(r *http.Request, always bool) error {
 	ctx := r.Context()
 	if !always && !a.needsReauth(r) {
@@ -143,10 +162,11 @@ func (a *app) renderSessions(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	data := a.newData(r, "Your sessions")
-	current := a.sessions.CurrentID(ctx)
+	current, now := a.sessions.CurrentID(ctx), time.Now()
 	for _, e := range entries {
 		data.Sessions = append(data.Sessions, sessionRow{
 			ID: e.ID, Device: e.Device, IP: e.IP, Created: e.Created, LastSeen: e.LastSeen, Current: e.ID == current,
+			CreatedAgo: ago(now, e.Created), LastSeenAgo: ago(now, e.LastSeen),
 		})
 	}
 	data.NeedsPassword = a.needsReauth(r)

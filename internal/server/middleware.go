@@ -225,7 +225,7 @@ func (a *app) redirectIfSignedIn(next http.Handler) http.Handler {
 //
 // SECURITY(redirects): only a same-site absolute path is followed after
 // login; "//host", "/\host", schemes and hosts are ignored, so the login
-// form cannot be used as an open redirect — ASVS 5.0 1.2.x / 4.0 5.1.5,
+// form cannot be used as an open redirect — ASVS 5.0 3.7.2,
 // https://cheatsheetseries.owasp.org/cheatsheets/Unvalidated_Redirects_and_Forwards_Cheat_Sheet.html
 func safeNext(next string) string {
 	if len(next) == 0 || len(next) > 2048 || next[0] != '/' {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessionlab/sessionlab/internal/lab"
@@ -45,12 +46,14 @@ func parsePages() (*pages, error) {
 type templateData struct {
 	Title     string
 	CSRFToken string
-	User      *users.User
-	Flash     string
-	Next      string
-	Form      formData
-	Session   *sessionView
-	Message   string // error pages
+	// The session cookie as configured (home page), never typed.
+	CookieName, CookieAttrs string
+	User                    *users.User
+	Flash                   string
+	Next                    string
+	Form                    formData
+	Session                 *sessionView
+	Message                 string // error pages
 
 	Sessions      []sessionRow // /sessions
 	NeedsPassword bool         // a sensitive action must ask for the password
@@ -59,15 +62,20 @@ type templateData struct {
 
 	Practices []lab.Practice // /practices
 	Practice  *lab.Practice  // /practices/{slug}
+	LabURL    string         // the attack lab's other site, when LAB_ATTACKER_ADDR is set
 	Evidence  []lab.Evidence // its live evidence (nil: sign in to see it)
+	Glossary  []lab.Term     // /glossary
 }
 
 // formData echoes what the visitor typed (never a password) and the
 // messages about it.
 type formData struct {
-	Email  string
-	Error  string
-	Errors map[string]string
+	Email    string
+	Remember bool // the login form's "keep me signed in" checkbox
+	// The server's deadlines as configured, shown beside that checkbox.
+	IdleTimeout, Lifetime string
+	Error                 string
+	Errors                map[string]string
 }
 
 // sessionView is the live state of the visitor's session on the profile.
@@ -75,6 +83,8 @@ type sessionView struct {
 	ShortID         string
 	Store           string
 	CookieName      string
+	CookieAttrs     string // from the session manager's settings
+	CookieLifetime  string // Max-Age when remembered, else browser-session
 	AuthenticatedAt time.Time
 	IdleTimeout     time.Duration
 	IdleDeadline    time.Time
@@ -89,7 +99,8 @@ type sessionView struct {
 // pages create no session (the login and sign-up forms use anonForm).
 func (a *app) newData(r *http.Request, title string) templateData {
 	ctx := r.Context()
-	d := templateData{Title: title, User: userFrom(ctx), Flash: a.sessions.PopFlash(ctx)}
+	d := templateData{Title: title, User: userFrom(ctx), Flash: a.sessions.PopFlash(ctx),
+		CookieName: a.cfg.CookieName(), CookieAttrs: a.sessions.CookieAttributes()}
 	if d.User != nil {
 		d.CSRFToken = a.sessions.CSRFToken(ctx)
 	}
@@ -106,6 +117,7 @@ func (a *app) anonForm(w http.ResponseWriter, r *http.Request, d *templateData) 
 	if d.User == nil {
 		d.CSRFToken = a.anonCSRF.Token(w, r)
 	}
+	d.Form.IdleTimeout, d.Form.Lifetime = shortDuration(a.cfg.IdleTimeout), shortDuration(a.cfg.Lifetime)
 }
 
 // csrfWanted is the token a state-changing request must carry: its
@@ -135,4 +147,16 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	buf.WriteTo(w)
+}
+
+// shortDuration prints 30m rather than 30m0s, 12h rather than 12h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

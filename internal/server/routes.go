@@ -54,15 +54,16 @@ func (a *app) routes() http.Handler {
 	// Dynamic tier.
 	r.Group(func(r chi.Router) {
 		r.Use(
-			security.CrossOrigin(http.HandlerFunc(a.forbidden)),
+			security.CrossOrigin(http.HandlerFunc(a.crossOriginRefused)),
 			a.sessions.Middleware,
-			security.CSRF(a.csrfWanted, http.HandlerFunc(a.forbidden), a.bodyFailed),
+			security.CSRF(a.csrfWanted, http.HandlerFunc(a.csrfRefused), a.bodyFailed),
 			a.authenticate,
 		)
 
 		r.Get("/", a.homeGet)
 		r.Get("/practices", a.practicesGet)
 		r.Get("/practices/{slug}", a.practiceGet)
+		r.Get("/glossary", a.glossaryGet)
 		r.Post("/logout", a.logoutPost)
 
 		// Anonymous only: a signed-in visitor is sent to the profile.
@@ -72,6 +73,11 @@ func (a *app) routes() http.Handler {
 			r.Post("/signup", a.signupPost)
 			r.Get("/login", a.loginGet)
 			r.Post("/login", a.loginPost)
+			// The attack lab (LAB_ATTACKER_ADDR): plant a token, as a
+			// sibling subdomain or an injected script could.
+			if a.lab != nil {
+				r.Post("/lab/fixation/plant", a.labPlantPost)
+			}
 		})
 
 		// Protected tier.

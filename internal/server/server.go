@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/sessionlab/sessionlab/internal/lab/attacker"
 	"log/slog"
 	"net/http"
 	"time"
@@ -37,6 +38,9 @@ type Deps struct {
 	// HashSlots bounds concurrent bcrypt work; nil makes
 	// Config.BcryptConcurrency slots with a Config.BcryptWait wait.
 	HashSlots *auth.HashSlots
+	// Lab, when set, is the attack lab's other site (LAB_ATTACKER_ADDR):
+	// the app then offers to plant a token for its fixation attack.
+	Lab *attacker.Site
 }
 
 // app is the state the handlers share, built once by NewServer.
@@ -52,7 +56,8 @@ type app struct {
 	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
 	outage   *outageLog        // one log line per outage interval, not per refused request
 	pages    *pages
-	stopping func() bool // see Deps.Stopping; never nil
+	stopping func() bool    // see Deps.Stopping; never nil
+	lab      *attacker.Site // nil: no attack lab
 }
 
 // NewServer returns the whole application as one http.Handler. It parses
@@ -84,6 +89,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
 		outage:   &outageLog{log: deps.Logger, now: time.Now},
 		stopping: deps.Stopping,
+		lab:      deps.Lab,
 	}
 	a.slots = deps.HashSlots
 	if a.slots == nil {

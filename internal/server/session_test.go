@@ -286,7 +286,7 @@ func TestLogin_UnknownEmailAndWrongPasswordAnswerTheSame(t *testing.T) {
 	})
 }
 
-// ASVS 5.0 6.2.1, 6.2.9: 8 characters to 72 bytes; never truncated.
+// ASVS 5.0 6.2.1, 6.2.8: 8 characters to 72 bytes; never truncated.
 func TestPasswords_LengthLimitsAtSignupAndLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		app := newApp(t, b)

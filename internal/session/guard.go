@@ -67,6 +67,9 @@ type reqState struct {
 	// prune the entry as dead.
 	deferring bool
 	deferred  []string
+	// session is the context scs loaded the session into, for reading the
+	// session once the handler has returned (the remembered cookie).
+	session context.Context
 }
 
 type knownKey struct {

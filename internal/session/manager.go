@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -95,12 +96,17 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	sm.Cookie.SameSite = http.SameSiteStrictMode
 	sm.Cookie.Path = "/"
 	sm.Cookie.Domain = ""
-	// A session cookie (no Max-Age) is dropped when the browser closes; the
-	// server-side deadlines above are what actually end the session.
+	// A browser-session cookie (no Max-Age, no Expires) unless the user asks
+	// to be remembered (Remember). Browsers that restore the previous session
+	// at start-up keep it across restarts, and Max-Age is not a timeout: the
+	// server-side deadlines above are what end the session.
 	sm.Cookie.Persist = false
 	// SECURITY(store): the store holds SHA-256(token), never the token, so
-	// a leaked store dump or backup holds no usable session —
-	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-id-content-or-value
+	// a read-only leak of the store (a dump, a backup) holds no usable
+	// token; it does not help against someone who can write to the store,
+	// and the session data (user id, IP) still leaks. Hashing goes beyond
+	// ASVS (7.2.3 asks only for the token's entropy) —
+	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#built-in-session-management-implementations
 	sm.HashTokenInStore = true
 	// SECURITY(fail-closed): a store that cannot load or save a session
 	// answers 503; scs then does not call the handler, so no signed-in page
@@ -139,10 +145,121 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 		})
 	}
-	inner := m.scs.LoadAndSave(next)
+	h := next
+	inner := m.scs.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqStateFrom(r.Context()).session = r.Context()
+		h.ServeHTTP(w, r)
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(&guardWriter{ResponseWriter: w}, r.WithContext(withReqState(r.Context())))
+		ctx := withReqState(r.Context())
+		st := reqStateFrom(ctx)
+		gw := &guardWriter{ResponseWriter: w}
+		gw.beforeHeader = func(h http.Header) { m.capRememberedCookie(h, st) }
+		inner.ServeHTTP(gw, r.WithContext(ctx))
+		gw.finish() // scs wrote the cookie after a handler that wrote nothing
 	})
+}
+
+// Remember makes the session's cookie persistent ("keep me signed in on
+// this device"): scs's RememberMe sends it with Max-Age and Expires, and
+// capRememberedCookie keeps them within the session's own expiry.
+func (m *Manager) Remember(ctx context.Context) { m.scs.RememberMe(ctx, true) }
+
+// CookieAttributes describes the session cookie as this Manager sends it,
+// from its own settings (never typed on a page): e.g. "HttpOnly, Secure,
+// SameSite=Strict, Path=/, no Domain".
+func (m *Manager) CookieAttributes() string {
+	c := m.scs.Cookie
+	var parts []string
+	if c.HttpOnly {
+		parts = append(parts, "HttpOnly")
+	}
+	if c.Secure {
+		parts = append(parts, "Secure")
+	} else {
+		parts = append(parts, "not Secure (COOKIE_SECURE=false)")
+	}
+	switch c.SameSite {
+	case http.SameSiteStrictMode:
+		parts = append(parts, "SameSite=Strict")
+	case http.SameSiteLaxMode:
+		parts = append(parts, "SameSite=Lax")
+	case http.SameSiteNoneMode:
+		parts = append(parts, "SameSite=None")
+	}
+	parts = append(parts, "Path="+c.Path)
+	if c.Domain == "" {
+		parts = append(parts, "no Domain")
+	} else {
+		parts = append(parts, "Domain="+c.Domain)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// CookieLifetime describes this session's cookie lifetime: the Max-Age it
+// is sent with when remembered, or that it is a browser-session cookie.
+func (m *Manager) CookieLifetime(ctx context.Context) string {
+	if !m.Remembered(ctx) {
+		return "no Max-Age or Expires: a browser-session cookie, gone when the browser closes"
+	}
+	exp := m.StoreExpiry(ctx)
+	return fmt.Sprintf("Max-Age=%d (until %s, the session's own expiry; renewed as you use it): you ticked \"keep me signed in\"",
+		max(1, int(time.Until(exp)/time.Second)), exp.UTC().Format("15:04:05 UTC"))
+}
+
+// Remembered reports whether the session's cookie is persistent.
+func (m *Manager) Remembered(ctx context.Context) bool { return m.scs.GetBool(ctx, "__rememberMe") }
+
+// capRememberedCookie lowers a persistent session cookie's Max-Age and
+// Expires to the session's expiry in the store. scs sets them to now +
+// the idle timeout, but the guard skips writes that change nothing, so
+// the store's idle expiry is renewed only when "seen" is (once per
+// refreshEvery): without the cap the cookie could outlive the session by
+// up to refreshEvery.
+//
+// SECURITY(cookies): a persistent cookie never outlives the session it
+// carries; the server's idle and absolute deadlines still end the session
+// (Max-Age is not a timeout) — ASVS 5.0 7.3.1,
+// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
+func (m *Manager) capRememberedCookie(h http.Header, st *reqState) {
+	if st == nil || st.session == nil {
+		return
+	}
+	values := h.Values("Set-Cookie")
+	for i, v := range values {
+		c, err := http.ParseSetCookie(v)
+		if err != nil || c.Name != m.scs.Cookie.Name || c.MaxAge <= 0 {
+			continue
+		}
+		expiry := m.StoreExpiry(st.session)
+		if !expiry.Before(c.Expires) {
+			return
+		}
+		c.Expires = time.Unix(expiry.Unix(), 0)
+		c.MaxAge = max(1, int(time.Until(expiry)/time.Second))
+		values[i] = c.String()
+		h["Set-Cookie"] = values
+		return
+	}
+}
+
+// StoreExpiry is when the store lets the session go if no request comes:
+// its last refresh ("seen") plus the idle timeout, capped by the absolute
+// deadline. A request that changed the session may have pushed it later;
+// this is never later than the real expiry.
+func (m *Manager) StoreExpiry(ctx context.Context) time.Time {
+	deadline := m.scs.Deadline(ctx)
+	if m.scs.IdleTimeout <= 0 {
+		return deadline
+	}
+	seen := time.Now()
+	if ns := m.scs.GetInt64(ctx, keySeen); ns > 0 {
+		seen = time.Unix(0, ns)
+	}
+	if idle := seen.Add(m.scs.IdleTimeout); idle.Before(deadline) {
+		return idle
+	}
+	return deadline
 }
 
 // Store is the store sessions are kept in.
@@ -541,15 +658,9 @@ func (m *Manager) AuthenticatedAt(ctx context.Context) time.Time {
 // Deadline is the session's absolute expiry.
 func (m *Manager) Deadline(ctx context.Context) time.Time { return m.scs.Deadline(ctx) }
 
-// IdleDeadline is when the session ends if no other request comes: the
-// idle timeout from now, but never past the absolute deadline.
-func (m *Manager) IdleDeadline(ctx context.Context) time.Time {
-	idle, deadline := time.Now().Add(m.scs.IdleTimeout), m.scs.Deadline(ctx)
-	if idle.After(deadline) {
-		return deadline
-	}
-	return idle
-}
+// IdleDeadline is when the session ends if no other request comes: its
+// store expiry (StoreExpiry), never past the absolute deadline.
+func (m *Manager) IdleDeadline(ctx context.Context) time.Time { return m.StoreExpiry(ctx) }
 
 // IdleTimeout is how long the session survives without a request.
 func (m *Manager) IdleTimeout() time.Duration { return m.scs.IdleTimeout }

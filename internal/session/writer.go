@@ -14,16 +14,28 @@ type guardWriter struct {
 	http.ResponseWriter
 	sealed      bool
 	wroteHeader bool
+	// beforeHeader, when set, adjusts the headers once, just before they
+	// are sent (the remembered cookie's lifetime, manager.go).
+	beforeHeader func(http.Header)
+}
+
+// finish runs beforeHeader once.
+func (g *guardWriter) finish() {
+	if f := g.beforeHeader; f != nil {
+		g.beforeHeader = nil
+		f(g.Header())
+	}
 }
 
 // SECURITY(cache): a page that reads or writes the session must not be
 // stored by the browser or a proxy: after logout, Back must not show it —
-// ASVS 5.0 14.3.2, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#web-content-caching
+// ASVS 5.0 14.3.2, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#web-content-caching-and-clear-site-data
 func (g *guardWriter) WriteHeader(code int) {
 	if g.sealed || g.wroteHeader {
 		return
 	}
 	g.wroteHeader = true
+	g.finish()
 	g.Header().Set("Cache-Control", "no-store")
 	g.ResponseWriter.WriteHeader(code)
 }
