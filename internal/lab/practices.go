@@ -11,9 +11,11 @@ import (
 type Facts struct {
 	SignedIn        bool
 	CookieName      string
-	CookieSent      bool   // the request carried a session cookie
-	CookieAttrs     string // as the session manager sets them (never typed)
-	CookieLifetime  string // this session's: Max-Age when remembered, else browser-session
+	CookieSent      bool          // the request carried a session cookie
+	CookieAttrs     string        // as the session manager sets them (never typed)
+	CookieLifetime  string        // this session's: Max-Age when remembered, else browser-session
+	StoredAs        string        // the name the store keeps this session under (the storage page only)
+	StoreTTL        time.Duration // how long the store keeps it from now (the storage page only)
 	ShortID         string
 	PreLoginShortID string // the session cookie the browser sent at login, if any
 	Store           string
@@ -263,11 +265,17 @@ var Practices = []Practice{
 		},
 		Terms: []string{"token", "store-key", "tombstone"},
 		Evidence: func(f Facts) []Evidence {
-			return []Evidence{
+			ev := []Evidence{
 				{"Store", f.Store},
 				{"Your store key starts with", orDash(f.ShortID) + "… (SHA-256 of the token, base64url)"},
 				{"Token entropy", "32 bytes from crypto/rand"},
 			}
+			if f.StoredAs != "" {
+				ev = append(ev,
+					Evidence{"Stored under", f.StoredAs + " — the hash, not the token your cookie holds"},
+					Evidence{"The store keeps it for", f.StoreTTL.Round(time.Second).String() + " more (read from the store now: Redis PTTL, or the row's expiry), unless a request pushes it back"})
+			}
+			return ev
 		},
 	},
 	{

@@ -3,6 +3,7 @@ package redisdb
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/alexedwards/scs/redisstore"
 	"github.com/gomodule/redigo/redis"
@@ -29,5 +30,16 @@ func NewSessionStore(pool *redis.Pool, namespace string) *session.Store {
 			return nil
 		},
 		Close: pool.Close,
+		Inspect: func(ctx context.Context, storeKey string) (string, time.Duration, bool, error) {
+			name := sessionPrefix + storeKey
+			ms, err := redis.Int64(do(ctx, pool, "PTTL", name))
+			if err != nil {
+				return name, 0, false, fmt.Errorf("redis pttl: %w", err)
+			}
+			if ms < 0 { // -2: no such key; -1 would be a key without expiry, which the app never writes
+				return name, 0, ms == -1, nil
+			}
+			return name, time.Duration(ms) * time.Millisecond, true, nil
+		},
 	})
 }

@@ -36,8 +36,19 @@ func (a *app) practiceGet(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
+	if p.Slug == "storage" && facts.SignedIn {
+		name, ttl, found, err := a.sessions.StoredAs(r.Context())
+		if err != nil {
+			a.unavailable(w, r, err)
+			return
+		}
+		if found {
+			facts.StoredAs, facts.StoreTTL = name, ttl
+		}
+	}
 	data := a.newData(r, p.Title)
 	data.Practice = &p
+	data.IdleDeadline = facts.IdleDeadline
 	if a.lab != nil {
 		data.LabURL = a.lab.URL()
 		a.anonForm(w, r, &data) // the plant form's token, without a session

@@ -63,8 +63,10 @@ type templateData struct {
 	Practices []lab.Practice // /practices
 	Practice  *lab.Practice  // /practices/{slug}
 	LabURL    string         // the attack lab's other site, when LAB_ATTACKER_ADDR is set
-	Evidence  []lab.Evidence // its live evidence (nil: sign in to see it)
-	Glossary  []lab.Term     // /glossary
+	// IdleDeadline, on the timeouts page, is when this session ends if idle.
+	IdleDeadline time.Time
+	Evidence     []lab.Evidence // its live evidence (nil: sign in to see it)
+	Glossary     []lab.Term     // /glossary
 }
 
 // formData echoes what the visitor typed (never a password) and the

@@ -207,6 +207,17 @@ func (m *Manager) CookieLifetime(ctx context.Context) string {
 		max(1, int(time.Until(exp)/time.Second)), exp.UTC().Format("15:04:05 UTC"))
 }
 
+// StoredAs returns the name the current session is stored under (the key
+// is SHA-256 of the token, never the token) and how long the store keeps
+// it from now; found is false when the store has no entry for it.
+func (m *Manager) StoredAs(ctx context.Context) (name string, ttl time.Duration, found bool, err error) {
+	token := m.scs.Token(ctx)
+	if token == "" {
+		return "", 0, false, nil
+	}
+	return m.store.Inspect(ctx, StoreKey(token))
+}
+
 // Remembered reports whether the session's cookie is persistent.
 func (m *Manager) Remembered(ctx context.Context) bool { return m.scs.GetBool(ctx, "__rememberMe") }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,6 +54,11 @@ func NewSQLStore(db *database.DB, log *slog.Logger) (*Store, error) {
 		}
 		return reg.cleanup(ctx)
 	})
+	// Milliseconds the sessions row has left, in each dialect's own terms.
+	ttlQuery := map[string]string{
+		database.DialectSQLite:   "SELECT CAST((expiry - julianday('now')) * 86400000.0 AS INTEGER) FROM sessions WHERE token = ?",
+		database.DialectPostgres: "SELECT CAST(EXTRACT(EPOCH FROM (expiry - current_timestamp)) * 1000 AS BIGINT) FROM sessions WHERE token = $1",
+	}[dialect]
 	var once sync.Once
 	return NewStore(StoreParts{
 		Kind:        dialect,
@@ -64,6 +70,17 @@ func NewSQLStore(db *database.DB, log *slog.Logger) (*Store, error) {
 		Close: func() error {
 			once.Do(func() { close(done); stop() })
 			return nil
+		},
+		Inspect: func(ctx context.Context, storeKey string) (string, time.Duration, bool, error) {
+			name := "sessions row, token = " + storeKey
+			var ms int64
+			switch err := db.SQL.QueryRowContext(ctx, ttlQuery, storeKey).Scan(&ms); {
+			case errors.Is(err, sql.ErrNoRows):
+				return name, 0, false, nil
+			case err != nil:
+				return name, 0, false, fmt.Errorf("session expiry: %w", err)
+			}
+			return name, time.Duration(ms) * time.Millisecond, true, nil
 		},
 	}), nil
 }

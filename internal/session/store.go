@@ -18,6 +18,7 @@ type Store struct {
 	Registry Registry
 	ping     func(context.Context) error
 	close    func() error
+	inspect  func(ctx context.Context, storeKey string) (string, time.Duration, bool, error)
 }
 
 // Tombstones records which sessions have ended, beside the sessions: a
@@ -41,6 +42,10 @@ type StoreParts struct {
 	Registry    Registry
 	Ping        func(context.Context) error
 	Close       func() error
+	// Inspect, for the storage practice page, returns the name a session
+	// is stored under (never the token: the key is SHA-256 of it) and how
+	// long the store keeps it; found is false when there is no such entry.
+	Inspect func(ctx context.Context, storeKey string) (name string, ttl time.Duration, found bool, err error)
 }
 
 // NewStore puts the revocation guard around a stock scs store.
@@ -51,7 +56,17 @@ func NewStore(p StoreParts) *Store {
 		Registry: p.Registry,
 		ping:     p.Ping,
 		close:    p.Close,
+		inspect:  p.Inspect,
 	}
+}
+
+// Inspect returns the name storeKey's session is stored under and its
+// remaining time to live in the store (see StoreParts.Inspect).
+func (s *Store) Inspect(ctx context.Context, storeKey string) (name string, ttl time.Duration, found bool, err error) {
+	if s.inspect == nil {
+		return "", 0, false, nil
+	}
+	return s.inspect(ctx, storeKey)
 }
 
 // Ping reports whether the store answers.
