@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run demo test migrate lint build cert e2e bench fuzz soak stack
+.PHONY: run demo test sessioncheck migrate lint build cert e2e bench fuzz soak stack
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -32,6 +32,11 @@ e2e:
 stack:
 	$(GO) vet -tags stack ./deploy
 	$(GO) test -tags stack -count=1 -v -run '^TestStack$$' ./deploy
+
+## sessioncheck: the verifier's own proof — every check passes against the real app (SQLite over TLS, Redis),
+## every opt-in on, and each check fails against a variant without its protection (make test runs it too)
+sessioncheck:
+	$(GO) test -race -count=1 -v -run '^(TestRealApp_EveryCheckPasses|TestEachCheckFailsWhenItsProtectionIsRemoved)$$' ./cmd/sessioncheck
 
 ## bench: side-by-side load test — bare chi page, chi+scs+stock redisstore, Session Lab —
 ## written to docs/BENCHMARKS.md (needs redis-server and taskset; about 5 minutes),
