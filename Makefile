@@ -3,7 +3,7 @@
 GO            ?= go
 STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run demo test sessioncheck migrate lint build cert e2e bench fuzz soak stack
+.PHONY: run demo demo-insecure contrast test sessioncheck migrate lint build cert e2e bench fuzz soak stack
 
 ## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
 run:
@@ -13,6 +13,16 @@ run:
 ## than http://localhost:8080), idle timeout 2m, lifetime 10m. For a classroom, never for a deployment.
 demo:
 	ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m $(GO) run ./cmd/web
+
+## demo-insecure: the contrast build (build tag "contrast"): like demo, plus /lab/defences to switch single
+## defences off and watch the same attacks succeed; a red banner on every page. NEVER deploy it.
+demo-insecure:
+	ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m $(GO) run -tags contrast ./cmd/web
+
+## contrast: the contrast build's tests: each lab attack succeeds once its single defence is off
+contrast:
+	$(GO) vet -tags contrast ./...
+	$(GO) test -tags contrast -race -count=1 -v -run '^TestContrast_' ./cmd/web
 
 ## test: every test, with the race detector, against the real stores (TESTFLAGS=-v for detail)
 test:

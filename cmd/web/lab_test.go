@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sessionlab/sessionlab/internal/session"
 )
 
 // labBrowser is the learner's browser: plain HTTP (COOKIE_SECURE=false,
@@ -222,6 +224,11 @@ func TestLab_PlantedTokenIsNotAdoptedAtLogin(t *testing.T) {
 	if planted == "" {
 		t.Fatal("no token planted in the browser")
 	}
+	// The page the plant redirects to keeps it: the token is a real
+	// (anonymous) session, not a stale cookie to expire.
+	if status, page, _ := learner.do(http.MethodGet, app+"/practices/fixation", nil, nil); status != http.StatusOK || learner.cookie() != planted {
+		t.Fatalf("after the redirect: %d, the planted cookie kept: %v\n%s", status, learner.cookie() == planted, page)
+	}
 	learner.logIn(email, password)
 	if got := learner.cookie(); got == planted || got == "" {
 		t.Fatalf("after login the browser holds %q: the planted token was adopted", got)
@@ -229,8 +236,11 @@ func TestLab_PlantedTokenIsNotAdoptedAtLogin(t *testing.T) {
 	if !learner.signedIn(email) {
 		t.Fatal("the learner is not signed in")
 	}
+	if _, page, _ := learner.do(http.MethodGet, app+"/practices/fixation", nil, nil); !strings.Contains(page, session.ShortID(planted)+" — not adopted") {
+		t.Errorf("the fixation page does not show the planted cookie (%s) as not adopted", session.ShortID(planted))
+	}
 	_, body, _ := attacker.do(http.MethodPost, lab+"/fixation", url.Values{}, nil)
-	if !strings.Contains(body, "Refused: the app never adopts a token it did not issue") {
+	if !strings.Contains(body, "Refused: the app holds no session for the planted token any more") {
 		t.Errorf("the attacker's use of the planted token:\n%s", body)
 	}
 	if strings.Contains(body, planted) {

@@ -110,7 +110,7 @@ func (h *Hasher) Hash(password string) ([]byte, error) {
 // Check reports whether password matches hash. A nil hash (no such user)
 // is compared against the dummy hash and always reports false.
 //
-// SECURITY(enumeration): an unknown email still pays for one bcrypt
+// SECURITY(passwords): an unknown email still pays for one bcrypt
 // comparison, so response time does not tell who has an account —
 // ASVS 5.0 6.3.8,
 // https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-responses

@@ -39,7 +39,7 @@ const (
 	defaultIdleTimeout = 30 * time.Minute
 	// SECURITY(timeouts): 12 hours ends a session even while it is in use, so a hijacked session cannot be kept alive forever by activity — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#absolute-timeout
 	defaultLifetime = 12 * time.Hour
-	// SECURITY(reauth): revoking sessions or deleting the account needs a password entered in the last 10 minutes, so a borrowed session cannot do the irreversible — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
+	// SECURITY(revocation): revoking sessions or deleting the account needs a password entered in the last 10 minutes, so a borrowed session cannot do the irreversible — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
 	defaultReauthWindow = 10 * time.Minute
 
 	// SECURITY(ip-binding): strict by default, so a cookie replayed from another address ends the session instead of continuing it — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#binding-the-session-id-to-other-user-properties
@@ -168,12 +168,12 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.CookieSecure = l.cookieSecure()
 	if !c.CookieSecure {
-		// SECURITY(cookies): an HTTPS server has no reason to send its session cookie without Secure; refusing it keeps the __Host- prefix wherever it can work — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): an HTTPS server has no reason to send its session cookie without Secure; refusing it keeps the __Host- prefix wherever it can work — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
 		if c.TLSCert != "" || c.TLSKey != "" {
 			l.errs = append(l.errs, errors.New(
 				"COOKIE_SECURE=false with TLS_CERT/TLS_KEY set: a server that speaks HTTPS must send its session cookie Secure; unset COOKIE_SECURE"))
 		}
-		// SECURITY(cookies): the operator is told loudly what they gave up, every start — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): the operator is told loudly what they gave up, every start — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
 		l.warnings = append(l.warnings,
 			`COOKIE_SECURE=false: the __Host- prefix is dropped (the session cookie is named "session", since __Host- requires Secure) `+
 				"and the cookie travels over plain HTTP, where anyone on the network path can read it and take over the session; "+
@@ -228,7 +228,7 @@ func Load(getenv func(string) string) (Config, error) {
 // CookieName is "__Host-session" when CookieSecure, else "session" (the
 // __Host- prefix requires Secure).
 func (c Config) CookieName() string {
-	// SECURITY(cookies): __Host- makes the browser refuse the cookie unless it is Secure, Path=/ and has no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it (session fixation) — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+	// SECURITY(cookie): __Host- makes the browser refuse the cookie unless it is Secure, Path=/ and has no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it (session fixation) — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
 	if c.CookieSecure {
 		return cookieNameSecure
 	}
@@ -348,7 +348,7 @@ func (l *loader) ipBinding() IPBinding {
 }
 
 func (l *loader) trustedProxies() []netip.Prefix {
-	// SECURITY(client-ip): no proxy is trusted by default, because X-Forwarded-For is set by whoever sends the request unless a proxy we trust overwrote it — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+	// SECURITY(ip-binding): no proxy is trusted by default, because X-Forwarded-For is set by whoever sends the request unless a proxy we trust overwrote it — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
 	var prefixes []netip.Prefix
 	for item := range strings.SplitSeq(l.getenv("TRUSTED_PROXIES"), ",") {
 		item = strings.TrimSpace(item)
@@ -360,7 +360,7 @@ func (l *loader) trustedProxies() []netip.Prefix {
 			l.fail("TRUSTED_PROXIES", item, err.Error())
 			continue
 		}
-		// SECURITY(client-ip): trusting every address lets any client choose the IP the app sees; allowed for a proxy whose address is unknown, but never silently — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+		// SECURITY(ip-binding): trusting every address lets any client choose the IP the app sees; allowed for a proxy whose address is unknown, but never silently — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
 		if p.Bits() == 0 {
 			l.warnings = append(l.warnings, fmt.Sprintf(
 				"TRUSTED_PROXIES contains %s: every client counts as a trusted proxy, so any client can set the IP address the app sees through X-Forwarded-For", p))
@@ -401,7 +401,7 @@ func parseProxy(s string) (netip.Prefix, error) {
 func (l *loader) cookieSecure() bool {
 	v, ok := l.value("COOKIE_SECURE")
 	if !ok {
-		// SECURITY(cookies): Secure by default, so the session cookie never crosses the network in clear text; browsers still accept it from http://localhost for the local demo — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): Secure by default, so the session cookie never crosses the network in clear text; browsers still accept it from http://localhost for the local demo — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
 		return true
 	}
 	b, err := strconv.ParseBool(v)
@@ -599,7 +599,7 @@ var passwordParam = regexp.MustCompile(`(?i)(\b(?:ssl)?pass(?:word)?\s*=\s*)('[^
 // redact masks the password of a URL's user info and any password=
 // parameter, for values that are shown in error messages.
 //
-// SECURITY(secrets): start-up errors end up in logs and CI output, which must not carry database or Redis passwords — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// SECURITY(logging): start-up errors end up in logs and CI output, which must not carry database or Redis passwords — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
 func redact(s string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
 		rest := s[i+len("://"):]

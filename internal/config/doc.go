@@ -12,7 +12,8 @@
 // Load never reads the process environment itself: it takes a getenv
 // function, so main passes os.Getenv and tests pass a map.
 //
-// Security decisions are tagged `// SECURITY(topic):`; list them with
+// Security decisions are tagged `// SECURITY(topic):`, topic being the slug
+// of the practice page that explains them (/practices/{slug}); list them with
 //
 //	grep -rn 'SECURITY(' internal/config
 package config

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// SECURITY(secrets): a database password must never reach a log line or an
+// SECURITY(logging): a database password must never reach a log line or an
 // error page. Messages name the database by its URL with the password
 // replaced, and driver errors are scrubbed of the password as well, since
 // pgx's own redaction is documented as best effort.

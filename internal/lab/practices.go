@@ -61,6 +61,11 @@ type Practice struct {
 	NotStopped, Mistakes, Elsewhere []string
 	// Terms are the glossary entries (Term.Slug) the page links to.
 	Terms []string
+	// Steps are the "Try it yourself" steps: two to five things a learner
+	// does by hand, in the browser's DevTools or with curl against
+	// `make run` (StepsBaseURL), each ending in something they can see.
+	// Code goes between backticks; StepsFor renders them.
+	Steps []string
 	// Evidence lists the live facts; signedIn says whether it needs a
 	// signed-in session to show anything.
 	Evidence func(Facts) []Evidence
@@ -96,7 +101,7 @@ var Practices = []Practice{
 			"Strict has a cost: a link from another site arrives without the cookie, so that first page looks signed out. The app must then not answer with a new session cookie, or it would replace the signed-in one and sign the visitor out; Session Lab sets no session cookie for an anonymous visitor, so the next click inside the app is signed in again. " +
 			"Max-Age is not a timeout. A cookie's lifetime only says how long the browser keeps it; the server's idle and absolute deadlines are what end the session, whatever the cookie says. And a browser-session cookie does not always die with the browser: browsers that restore the previous session at start-up keep it.",
 		Standard: "ASVS 5.0 3.3.1–3.3.4", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies",
-		Where: []string{"internal/session/manager.go NewManager", "internal/security/csrfcookie.go AnonCSRF (no session for anonymous visitors)"},
+		Where: []string{"internal/session/manager.go NewManager, Manager.Remember, Manager.capRememberedCookie", "internal/server/handlers_auth.go loginPost (remember)", "internal/security/csrfcookie.go AnonCSRF (no session for anonymous visitors)"},
 		NotStopped: []string{
 			"Script injected into the site (XSS): it cannot read the cookie, but it can act as you — every request it sends carries it.",
 			"Malware or a malicious browser extension on your device, which can read the cookie jar.",
@@ -116,6 +121,12 @@ var Practices = []Practice{
 			"Spring Boot: server.servlet.session.cookie.http-only, .secure, .same-site and .max-age; without max-age the container's session cookie is a browser-session cookie.",
 		},
 		Terms: []string{"origin", "site", "registrable-domain", "browser-session-cookie", "persistent-cookie", "session-fixation", "secure-context"},
+		Steps: []string{
+			"Log in, then open DevTools → Application → Cookies (Firefox: Storage → Cookies) → http://localhost:8080: the `__Host-session` row has the attributes \"Attributes the server sets\" lists above — HttpOnly ticked, SameSite Strict, Path `/`, Domain `localhost` (host-only: no subdomain gets it) — and Expires says Session: a browser-session cookie.",
+			"In the Console, run `document.cookie` (or press the button above): the session cookie is not in the answer. HttpOnly keeps it from every script, yours and an attacker's.",
+			"Log out and log in again with \"Keep me signed in on this device\" ticked: the cookie's Expires is now a date, the idle deadline /profile shows, and it moves on as you keep using the site.",
+			"Copy the cookie's value and replay it: `curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` answers 200 with your profile; without the header, 303 to /login. To the server a copy is as good as the original, which is why logout, timeouts and IP binding matter.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			ev := []Evidence{
 				{"Cookie name", f.CookieName},
@@ -155,6 +166,12 @@ var Practices = []Practice{
 			"Spring Security: on by default — sessionFixation().changeSessionId() calls HttpServletRequest.changeSessionId(), keeping the session's attributes.",
 		},
 		Terms: []string{"session-fixation", "session-hijacking", "token", "store-key"},
+		Steps: []string{
+			"Logged out, open http://localhost:8080/login and plant a session cookie of an attacker's choosing, as a sibling subdomain or an injected script could — in the Console: `document.cookie = \"__Host-session=attacker-chosen-value; Path=/; Secure\"`. DevTools → Application → Cookies shows it. Do not reload: the next page the app serves drops a session cookie it never issued.",
+			"Log in with the form. The Cookies panel now holds another value: the app issued a new token instead of adopting yours.",
+			"Open this page: \"Session cookie your browser sent at login\" shows the planted value's short id, marked not adopted — the same 10 characters as `printf %s attacker-chosen-value | openssl dgst -sha256 -binary | openssl base64 | tr '+/' '-_' | cut -c1-10` prints — and \"Session now\" shows another.",
+			"Be the attacker: `curl -si -H 'Cookie: __Host-session=attacker-chosen-value' http://localhost:8080/profile` answers 303 to /login: the planted value opens nobody's session.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			prev := f.PreLoginShortID
 			if prev == "" {
@@ -197,6 +214,12 @@ var Practices = []Practice{
 			"Spring Security: logout is a POST when CSRF protection is on (the default) and invalidates the HttpSession; Clear-Site-Data through HeaderWriterLogoutHandler with ClearSiteDataHeaderWriter.",
 		},
 		Terms: []string{"registrable-domain", "origin", "secure-context", "token"},
+		Steps: []string{
+			"Log in and copy your `__Host-session` cookie's value (DevTools → Application → Cookies).",
+			"Check the copy works: `curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` answers 200 with your profile and `Cache-Control: no-store`.",
+			"Open /profile, then DevTools → Network with Preserve log ticked, and press Log out: the POST to /logout answers with `Clear-Site-Data: \"cache\", \"cookies\", \"storage\"` and a Set-Cookie that expires the session cookie (`Max-Age=0`); the login page says your session was deleted from the store.",
+			"Run the same curl again: 303 to /login?next=/profile — the copy is worthless, because the server deleted the session. Press Back: the browser asks for /profile again (it never stored it: no-store) and lands on the login page.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"This session", orDash(f.ShortID)},
@@ -231,6 +254,12 @@ var Practices = []Practice{
 			"Spring Boot: server.servlet.session.timeout (30 minutes by default) is an idle timeout; no absolute lifetime built in.",
 		},
 		Terms: []string{"idle-timeout", "absolute-timeout", "renewal-timeout", "persistent-cookie"},
+		Steps: []string{
+			"Stop the app and start it with short deadlines: `SESSION_IDLE_TIMEOUT=1m SESSION_LIFETIME=3m make run` (`make demo` uses 2 and 10 minutes).",
+			"Log in and open this page: the evidence shows the 1m0s idle timeout and when your session ends if idle, and at the latest. Copy your `__Host-session` cookie's value.",
+			"Leave the site alone for over a minute, then run `curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile`: 303 to /login, whatever the cookie says. Reload the page: the login page says your session has ended.",
+			"Log in again and click a link every 20 seconds or so: three minutes after you signed in, the next click lands on the login page all the same — activity pushes back the idle deadline, never the absolute one.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Idle timeout", f.IdleTimeout.String()},
@@ -264,6 +293,12 @@ var Practices = []Practice{
 			"Django, PHP, express-session and Spring Session key their stores by the session id as the cookie carries it; none of them hashes it by default.",
 		},
 		Terms: []string{"token", "store-key", "tombstone"},
+		Steps: []string{
+			"Log in and copy your `__Host-session` cookie's value.",
+			"Hash it as the app does, SHA-256 then base64url: `printf %s 'VALUE' | openssl dgst -sha256 -binary | openssl base64 | tr '+/' '-_' | tr -d '='`. It starts with the characters this page shows as your store key.",
+			"Look in the store. With `make run` (SQLite): `sqlite3 data/sessionlab.db 'select token from sessions'` (the column is called token; it holds the hash). With Redis (REDIS_URL set): `redis-cli --scan --pattern 'sessionlab:session:*'`, and `redis-cli pttl sessionlab:session:HASH` for the milliseconds it has left. Your hash is there; your cookie's value is nowhere.",
+			"Log out and run the same command again: your entry is gone.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			ev := []Evidence{
 				{"Store", f.Store},
@@ -283,7 +318,7 @@ var Practices = []Practice{
 		What:     "Every signed-in session is recorded in a per-user registry (at most SESSIONS_PER_USER, 50 by default: signing in past it ends the oldest): device, IP, when it began, when it was last seen. You can end any of them, or all but this one; changing the password offers to end the others, and deleting the account ends them all. Ending a session writes a tombstone, then deletes it; a request in flight, a renewal or a login racing it checks the tombstone (or the credential generation) after its own write and ends itself, so no interleaving brings it back.",
 		Why:      "If a device is lost or a cookie stolen, the owner can cut it off at once, instead of waiting for a timeout. Why no database read on every request (as Django compares its session auth hash): measured side by side (docs/BENCHMARKS.md), that read cost more than the whole second Redis round trip it was meant to beat; the ordering above gives the same guarantee — a password change or account deletion bumps the user's credential generation, then ends the sessions it lists, and a login that checked the old password reads the generation again after registering — so a signed-in page costs one store read.",
 		Standard: "ASVS 5.0 7.4.2, 7.4.3, 7.5.2", Link: "https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration",
-		Where: []string{"internal/session/registry.go", "internal/session/manager.go Manager.Revoke, RevokeOthers, Login", "internal/session/guard.go", "internal/server/handlers_sessions.go"},
+		Where: []string{"internal/session/registry.go", "internal/session/manager.go Manager.Revoke, RevokeOthers, Login", "internal/session/guard.go", "internal/server/handlers_sessions.go", "internal/server/handlers_account.go accountPasswordPost, accountDeletePost"},
 		NotStopped: []string{
 			"What a thief did before you ended the session.",
 			"A thief who also knows your password: change it, and end the other sessions.",
@@ -301,6 +336,12 @@ var Practices = []Practice{
 			"Spring Security: a SessionRegistry (with sessionManagement().maximumSessions()) lists and expires a user's sessions; Spring Session's FindByIndexNameSessionRepository finds them by user name.",
 		},
 		Terms: []string{"session-hijacking", "tombstone", "store-key"},
+		Steps: []string{
+			"Log in here, and with the same account in a private window (or another browser).",
+			"Open /sessions here: one row per session, with device, IP and times (hover a time for the exact one); this one is marked \"this session\".",
+			"Copy the private window's `__Host-session` value and check it works: `curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` answers 200.",
+			"Back here, press End session on the other row (it asks for your password if you signed in longer ago than the re-authentication window). The same curl now answers 303 to /login, and the private window's next click lands on the login page.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Your active sessions", fmt.Sprint(f.ActiveSessions) + " — see them on /sessions"},
@@ -332,6 +373,12 @@ var Practices = []Practice{
 			"Spring Security: CSRF protection is on by default, with a synchronizer token kept in the HttpSession.",
 		},
 		Terms: []string{"session-riding", "synchronizer-token", "fetch-metadata", "origin", "site"},
+		Steps: []string{
+			"Log in and copy your `__Host-session` cookie's value.",
+			"Forge a logout that carries your cookie but not the form's token: `curl -si -X POST -H 'Cookie: __Host-session=VALUE' http://localhost:8080/logout` answers 403, and the page says the CSRF token was missing.",
+			"Send it as a page on another site would: add `-H 'Origin: https://attacker.example'` (or `-H 'Sec-Fetch-Site: cross-site'`). 403 again, this time from the cross-origin check, and the page says so.",
+			"`curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` still answers 200: nothing was logged out. View the source of this page: the Log out form carries a hidden `csrf_token` field, the one thing another site cannot read.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Sec-Fetch-Site your browser sent with this request", orDash(f.SecFetchSite)},
@@ -369,6 +416,11 @@ var Practices = []Practice{
 			"Spring Security: DelegatingPasswordEncoder, bcrypt by default; with a UserDetailsPasswordService it rehashes at login when the encoding is outdated.",
 		},
 		Terms: []string{"credential-stuffing", "password-spraying"},
+		Steps: []string{
+			"On /signup, try a 7-character password: \"Use at least 8 characters.\" Then one of 73 characters (the letter a, 73 times): refused as longer than bcrypt's 72 bytes, never silently cut.",
+			"Sign up with a valid password and open this page: \"Cost of your stored hash\" equals \"Configured bcrypt cost\" (12 unless BCRYPT_COST says otherwise).",
+			"Log out, open DevTools → Network, and on /login try your email with a wrong password, then an email that has no account: the same message (\"Email or password is incorrect.\"), the same status (401) and about the same time — an unknown email still pays for one bcrypt comparison.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			ev := []Evidence{{"Configured bcrypt cost", fmt.Sprint(f.ConfiguredCost)}}
 			if f.SignedIn {
@@ -401,6 +453,12 @@ var Practices = []Practice{
 			"None of Django, PHP, express-session or Spring Security throttles logins by itself: Django projects add django-axes, Express apps express-rate-limit.",
 		},
 		Terms: []string{"password-spraying", "credential-stuffing"},
+		Steps: []string{
+			"Sign up a throwaway account (what follows blocks its logins for the throttle window, 15 minutes by default) and log out.",
+			"On /login, enter its email with a wrong password as many times as \"Failed logins per account\" on this page allows (10 by default): each answers \"Email or password is incorrect.\"",
+			"Now enter the right password: \"Too many attempts. Please wait a while before trying again.\", status 429 with a Retry-After header (DevTools → Network). The budget is spent, so even a correct guess is not checked.",
+			"Log in to another account: it works at once. The per-account limit is that account's alone; only the per-IP limit (50 by default, counted for the IP this page shows) is shared.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Failed logins per account", fmt.Sprintf("%d per %s", f.AccountLimit, f.ThrottleWindow)},
@@ -430,6 +488,12 @@ var Practices = []Practice{
 			"None of Django, PHP, express-session or Spring Security binds a session to an IP by default; it is left to the application.",
 		},
 		Terms: []string{"session-hijacking"},
+		Steps: []string{
+			"Log in and copy your `__Host-session` cookie's value. This page shows the policy (strict by default) and the IP your session is bound to: 127.0.0.1 from localhost.",
+			"Claim another IP in a header: `curl -s -H 'Cookie: __Host-session=VALUE' -H 'X-Forwarded-For: 203.0.113.7' http://localhost:8080/practices/ip-binding | grep -o 'came from</dt><dd>[^<]*'` still prints 127.0.0.1: with no TRUSTED_PROXIES the header is ignored.",
+			"Replay the cookie from another address: `curl -si --interface 127.0.0.2 -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` (Linux; on macOS run `sudo ifconfig lo0 alias 127.0.0.2` first) answers 303 to /login, and the app's log shows `event=ip.mismatch` with `action=\"session destroyed\"`. Reload this page: you are signed out too — a refused replay ends the victim's session.",
+			"Restart with `SESSION_IP_BINDING=log make run`, log in and replay again: now 200 with your profile, and the log says `action=logged` — recorded, not refused.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{
 				{"Policy", f.IPBinding},
@@ -463,6 +527,11 @@ var Practices = []Practice{
 			"express-session and PHP: none; Express apps add the helmet package.",
 		},
 		Terms: []string{"origin", "secure-context"},
+		Steps: []string{
+			"`curl -s -D - -o /dev/null http://localhost:8080/` prints the response's headers: Content-Security-Policy, X-Content-Type-Options, Referrer-Policy, Permissions-Policy, Cross-Origin-Opener-Policy and X-Frame-Options — and no Strict-Transport-Security, since this is plain HTTP.",
+			"Ask for `/healthz`, or a page that does not exist such as `/nope`: the same headers. They are set before anything answers.",
+			"In the DevTools Console, inject markup that carries a script: `document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=alert(1)>')`. No alert: the Console reports that the Content Security Policy refused the inline event handler.",
+		},
 		Evidence: func(f Facts) []Evidence {
 			var ev []Evidence
 			for _, h := range ShownHeaders {
@@ -493,6 +562,11 @@ var Practices = []Practice{
 		Elsewhere: []string{
 			"express-session passes a store error to next(err), so the app's error handler answers.",
 			"Django's cache session backend treats a cache error as an empty session: the visitor is anonymous, never signed in.",
+		},
+		Steps: []string{
+			"Start the app on Redis: `REDIS_URL=redis://127.0.0.1:6379 make run` (with a local redis-server, or `docker run --rm -p 6379:6379 redis`), log in, and copy your `__Host-session` cookie's value.",
+			"Stop Redis (`redis-cli shutdown`, or stop the container). `curl -si -H 'Cookie: __Host-session=VALUE' http://localhost:8080/profile` answers 503, \"The service is temporarily unavailable\": neither signed in nor a stranger, and no Redis error text. The app's log has the details under the response's X-Request-Id.",
+			"`curl -si http://localhost:8080/readyz` answers 503 while `curl -si http://localhost:8080/healthz` answers 200: the process is alive, its store is not. Start Redis again: /readyz answers 200, with no restart of the app.",
 		},
 		Evidence: func(f Facts) []Evidence {
 			return []Evidence{

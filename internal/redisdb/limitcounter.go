@@ -60,7 +60,7 @@ func (c *LimitCounter) Increment(key string, currentWindow time.Time) error {
 // IncrementBy adds amount to key's count in the window starting at
 // currentWindow, atomically with setting the key's expiry.
 //
-// SECURITY(availability): every counter key expires — two windows and a
+// SECURITY(throttling): every counter key expires — two windows and a
 // second after it was written, just past the last moment httprate reads it
 // as the "previous" window — so Redis never fills with stale counters, and
 // a flood of made-up emails costs the attacker more than it costs us —
@@ -111,7 +111,7 @@ func (c *LimitCounter) windowLength() time.Duration {
 
 // key names the Redis key of key's count in window.
 //
-// SECURITY(privacy): keys are often email addresses; only a hash of them
+// SECURITY(throttling): keys are often email addresses; only a hash of them
 // appears in Redis key names, which show up in monitoring and `redis-cli
 // --scan` — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
 func (c *LimitCounter) key(key string, window time.Time) string {

@@ -67,7 +67,7 @@ func NewPoolTLS(rawURL string, tlsConfig *tls.Config) *redis.Pool {
 
 // errBadURL is what a pool with an unusable URL answers on every dial.
 //
-// SECURITY(secrets): url.Parse's error, and redigo's for an opaque URL,
+// SECURITY(logging): url.Parse's error, and redigo's for an opaque URL,
 // quote the whole URL, password included, and such an error reaches the
 // log through /readyz and the outage log; this one names no part of it —
 // https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude

@@ -9,7 +9,7 @@ const HSTSValue = "max-age=31536000; includeSubDomains"
 // StrictTransportSecurity sends HSTS on responses served over TLS, and
 // only there.
 //
-// SECURITY(tls): once a browser has seen this header over HTTPS, it refuses
+// SECURITY(headers): once a browser has seen this header over HTTPS, it refuses
 // plain HTTP to this host for a year, so an attacker on the network cannot
 // strip TLS and read the session cookie. It is decided per request from
 // r.TLS: a browser ignores HSTS received over plain HTTP (RFC 6797 §8.1), so

@@ -13,14 +13,14 @@ import (
 	"github.com/sessionlab/sessionlab/internal/session"
 )
 
-// SECURITY(errors): every failure answers a generic page with no stack,
+// SECURITY(fail-closed): every failure answers a generic page with no stack,
 // SQL or Redis text; the details go to the log with the request id —
 // ASVS 5.0 16.5.1, https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html
 
 // errorPage renders a page that needs nothing from the session, so it
 // works when the session store itself is down.
 func (a *app) errorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
-	data := templateData{Title: http.StatusText(status), Message: message}
+	data := templateData{Title: http.StatusText(status), Message: message, Contrast: a.contrastBanner()}
 	var buf bytes.Buffer
 	if err := a.pages.byName["error"].ExecuteTemplate(&buf, "base", data); err != nil {
 		a.log.ErrorContext(r.Context(), "render error page", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))

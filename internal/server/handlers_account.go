@@ -18,7 +18,7 @@ func (a *app) accountGet(w http.ResponseWriter, r *http.Request) {
 
 // accountPasswordPost changes the password.
 //
-// SECURITY(reauth): the current password is required (a stolen session
+// SECURITY(revocation): the current password is required (a stolen session
 // alone cannot take over the account); the token is renewed keeping the
 // absolute deadline; "sign out other devices" (checked by default) ends
 // every other session at once — ASVS 5.0 6.2.3, 7.2.4, 7.4.3,
@@ -91,7 +91,7 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 
 // accountDeletePost deletes the account and every session it has.
 //
-// SECURITY(session-lifecycle): the password is always required here (the
+// SECURITY(revocation): the password is always required here (the
 // action cannot be undone); all the user's sessions end before the user row
 // goes, and any session that slips through finds no user and is destroyed
 // by authenticate — ASVS 5.0 7.4.2.

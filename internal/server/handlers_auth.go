@@ -13,7 +13,7 @@ import (
 
 // loginFailed is the one message for a wrong email or a wrong password.
 //
-// SECURITY(enumeration): same status, same body and (through the dummy
+// SECURITY(passwords): same status, same body and (through the dummy
 // bcrypt comparison) the same time whether or not the account exists —
 // ASVS 5.0 6.3.8, https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-and-error-messages
 const loginFailed = "Email or password is incorrect."
@@ -190,7 +190,7 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if remember == "on" {
-		// SECURITY(cookies): a persistent cookie only when asked for, on
+		// SECURITY(cookie): a persistent cookie only when asked for, on
 		// this login; by default the cookie ends with the browser session —
 		// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
 		a.sessions.Remember(ctx)
@@ -211,7 +211,9 @@ const clearSiteData = `"cache", "cookies", "storage"`
 func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	userID, sid := a.sessions.UserID(ctx), a.sessions.ShortID(ctx)
-	if err := a.sessions.Logout(ctx); err != nil {
+	if a.defenceOff("logout-delete") {
+		a.sessions.ExpireCookie(w) // the contrast build: the session stays in the store
+	} else if err := a.sessions.Logout(ctx); err != nil {
 		a.unavailable(w, r, err)
 		return
 	}

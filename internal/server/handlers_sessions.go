@@ -105,7 +105,7 @@ func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bo
 // right; a right one counts as a fresh authentication: new token, same
 // absolute deadline.
 //
-// SECURITY(reauth): ending sessions and deleting the account need a recent
+// SECURITY(revocation): ending sessions and deleting the account need a recent
 // password check, so a borrowed unlocked browser or a stolen cookie cannot
 // lock the owner out or destroy the account — ASVS 5.0 7.5.2 (ending
 // sessions), 7.5.3 (deleting the account),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/users"
@@ -134,7 +135,11 @@ func (a *app) authenticate(next http.Handler) http.Handler {
 		}
 
 		bound := a.sessions.BoundIP(ctx)
-		verdict := session.CheckIP(a.cfg.IPBinding, bound, current)
+		policy := a.cfg.IPBinding
+		if a.defenceOff("ip-binding") {
+			policy = config.IPBindingOff
+		}
+		verdict := session.CheckIP(policy, bound, current)
 		if verdict != session.IPAllowed {
 			action := "logged"
 			if verdict == session.IPRejected {

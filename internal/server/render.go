@@ -46,6 +46,7 @@ func parsePages() (*pages, error) {
 type templateData struct {
 	Title     string
 	CSRFToken string
+	Contrast  string // the contrast build's banner; "" in the default build
 	// The session cookie as configured (home page), never typed.
 	CookieName, CookieAttrs string
 	User                    *users.User
@@ -101,7 +102,7 @@ type sessionView struct {
 // pages create no session (the login and sign-up forms use anonForm).
 func (a *app) newData(r *http.Request, title string) templateData {
 	ctx := r.Context()
-	d := templateData{Title: title, User: userFrom(ctx), Flash: a.sessions.PopFlash(ctx),
+	d := templateData{Title: title, User: userFrom(ctx), Flash: a.sessions.PopFlash(ctx), Contrast: a.contrastBanner(),
 		CookieName: a.cfg.CookieName(), CookieAttrs: a.sessions.CookieAttributes()}
 	if d.User != nil {
 		d.CSRFToken = a.sessions.CSRFToken(ctx)

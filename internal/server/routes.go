@@ -29,6 +29,7 @@ func (a *app) routes() http.Handler {
 	// error pages, 404s, static files and /healthz carry them too.
 	r.Use(
 		a.requestID,
+		a.contrastCookies, // the contrast build's cookie switches; nothing in the default build
 		a.deadline,
 		security.Headers,
 		security.ContentSecurityPolicy,
@@ -54,9 +55,9 @@ func (a *app) routes() http.Handler {
 	// Dynamic tier.
 	r.Group(func(r chi.Router) {
 		r.Use(
-			security.CrossOrigin(http.HandlerFunc(a.crossOriginRefused)),
+			a.unlessOff("csrf", security.CrossOrigin(http.HandlerFunc(a.crossOriginRefused))),
 			a.sessions.Middleware,
-			security.CSRF(a.csrfWanted, http.HandlerFunc(a.csrfRefused), a.bodyFailed),
+			a.unlessOff("csrf", security.CSRF(a.csrfWanted, http.HandlerFunc(a.csrfRefused), a.bodyFailed)),
 			a.authenticate,
 		)
 
@@ -64,6 +65,7 @@ func (a *app) routes() http.Handler {
 		r.Get("/practices", a.practicesGet)
 		r.Get("/practices/{slug}", a.practiceGet)
 		r.Get("/glossary", a.glossaryGet)
+		a.contrastRoutes(r) // /lab/defences, in the contrast build only
 		r.Post("/logout", a.logoutPost)
 
 		// Anonymous only: a signed-in visitor is sent to the profile.
@@ -93,4 +95,25 @@ func (a *app) routes() http.Handler {
 		})
 	})
 	return r
+}
+
+// unlessOff applies mw unless the contrast build has switched the defence
+// named off; in the default build it is mw itself.
+func (a *app) unlessOff(name string, mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
+	if !contrastBuild {
+		return mw
+	}
+	return func(next http.Handler) http.Handler {
+		guarded := mw(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if a.defenceOff(name) {
+				if r.Method == http.MethodPost {
+					r.ParseForm() // the handlers read r.PostForm, which CSRF parses
+				}
+				next.ServeHTTP(w, r)
+				return
+			}
+			guarded.ServeHTTP(w, r)
+		})
+	}
 }

@@ -108,6 +108,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		Lifetime:    deps.Config.Lifetime,
 		MaxSessions: deps.Config.SessionsPerUser,
 		Hooks:       deps.SessionHooks,
+		SkipRenewal: a.renewalOff(),
 	}, deps.Store, a.unavailable) // a store failure is a 503, never a signed-in page
 	return a.routes(), nil
 }

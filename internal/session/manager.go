@@ -26,6 +26,9 @@ type Options struct {
 	MaxSessions int
 	// Hooks let tests stop a request at the moments races happen.
 	Hooks Hooks
+	// SkipRenewal, when set and true, makes Login keep the token it finds:
+	// the contrast build's switch (server/contrast_on.go), nil otherwise.
+	SkipRenewal func() bool
 }
 
 // Hooks are called, when set, at points where another request can
@@ -49,19 +52,20 @@ var ErrEnded = errEnded
 
 // Keys of the values a session carries. Nothing else is stored in it.
 const (
-	keyUserID = "user_id" // int64, absent while anonymous
-	keyEmail  = "email"   // the signed-in user's email, for pages
-	keyJoined = "joined"  // int64 unix ns: when the account was created
-	keyGen    = "gen"     // int64: the user's credential generation at authentication
-	keyAuthAt = "auth_at" // int64 unix nanoseconds of the last password check
-	keyCSRF   = "csrf"    // synchronizer token for this session's forms
-	keyFlash  = "flash"   // a one-time message for the next page
-	keySID    = "sid"     // registry display id
-	keyBorn   = "born"    // int64 unix ns: when this signed-in session began
-	keySeen   = "seen"    // int64 unix ns: last refresh of the idle expiry and the registry
-	keyIP     = "ip"      // the client IP the session is bound to
-	keyDevice = "device"  // short user-agent summary
-	keyPrev   = "prev"    // short id of the session cookie the browser sent at login, if any
+	keyUserID  = "user_id" // int64, absent while anonymous
+	keyEmail   = "email"   // the signed-in user's email, for pages
+	keyJoined  = "joined"  // int64 unix ns: when the account was created
+	keyGen     = "gen"     // int64: the user's credential generation at authentication
+	keyAuthAt  = "auth_at" // int64 unix nanoseconds of the last password check
+	keyCSRF    = "csrf"    // synchronizer token for this session's forms
+	keyFlash   = "flash"   // a one-time message for the next page
+	keySID     = "sid"     // registry display id
+	keyBorn    = "born"    // int64 unix ns: when this signed-in session began
+	keySeen    = "seen"    // int64 unix ns: last refresh of the idle expiry and the registry
+	keyIP      = "ip"      // the client IP the session is bound to
+	keyDevice  = "device"  // short user-agent summary
+	keyPrev    = "prev"    // short id of the session cookie the browser sent at login, if any
+	keyPlanted = "planted" // an anonymous session the attack lab issued to plant it
 )
 
 // Manager wraps an scs.SessionManager with Session Lab's policy.
@@ -71,6 +75,7 @@ type Manager struct {
 	refreshEvery time.Duration
 	maxSessions  int
 	hooks        Hooks
+	skipRenewal  func() bool
 }
 
 // NewManager configures scs for store. onStoreError answers a request whose
@@ -86,7 +91,7 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
 	sm.IdleTimeout = opts.IdleTimeout
 	sm.Lifetime = opts.Lifetime
-	// SECURITY(cookies): __Host- prefix (so Secure, Path=/ and no Domain are
+	// SECURITY(cookie): __Host- prefix (so Secure, Path=/ and no Domain are
 	// enforced by the browser), HttpOnly (no JavaScript access), SameSite=Strict
 	// (never sent on cross-site requests) — ASVS 5.0 3.3.1–3.3.4,
 	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
@@ -101,7 +106,7 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	// at start-up keep it across restarts, and Max-Age is not a timeout: the
 	// server-side deadlines above are what end the session.
 	sm.Cookie.Persist = false
-	// SECURITY(store): the store holds SHA-256(token), never the token, so
+	// SECURITY(storage): the store holds SHA-256(token), never the token, so
 	// a read-only leak of the store (a dump, a backup) holds no usable
 	// token; it does not help against someone who can write to the store,
 	// and the session data (user id, IP) still leaks. Hashing goes beyond
@@ -131,7 +136,7 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 50
 	}
-	return &Manager{scs: sm, store: store, refreshEvery: refresh, maxSessions: opts.MaxSessions, hooks: opts.Hooks}
+	return &Manager{scs: sm, store: store, refreshEvery: refresh, maxSessions: opts.MaxSessions, hooks: opts.Hooks, skipRenewal: opts.SkipRenewal}
 }
 
 // Middleware loads and saves the session around next. Responses are never
@@ -218,6 +223,16 @@ func (m *Manager) StoredAs(ctx context.Context) (name string, ttl time.Duration,
 	return m.store.Inspect(ctx, StoreKey(token))
 }
 
+// IssueAnonymous creates an anonymous session in the store now and
+// returns its token: the attack lab plants it, as an attacker who got a
+// real token from the site would. The cookie is written at the end of the
+// request, as for any session.
+func (m *Manager) IssueAnonymous(ctx context.Context) (string, error) {
+	m.scs.Put(ctx, keyPlanted, true)
+	token, _, err := m.scs.Commit(ctx)
+	return token, err
+}
+
 // Remembered reports whether the session's cookie is persistent.
 func (m *Manager) Remembered(ctx context.Context) bool { return m.scs.GetBool(ctx, "__rememberMe") }
 
@@ -228,7 +243,7 @@ func (m *Manager) Remembered(ctx context.Context) bool { return m.scs.GetBool(ct
 // refreshEvery): without the cap the cookie could outlive the session by
 // up to refreshEvery.
 //
-// SECURITY(cookies): a persistent cookie never outlives the session it
+// SECURITY(cookie): a persistent cookie never outlives the session it
 // carries; the server's idle and absolute deadlines still end the session
 // (Max-Age is not a timeout) — ASVS 5.0 7.3.1,
 // https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
@@ -319,8 +334,10 @@ func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, still
 	if c, err := r.Cookie(m.scs.Cookie.Name); err == nil && c.Value != "" {
 		prev = ShortID(c.Value)
 	}
-	if err := m.scs.RenewToken(ctx); err != nil {
-		return err
+	if m.skipRenewal == nil || !m.skipRenewal() {
+		if err := m.scs.RenewToken(ctx); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	m.scs.Put(ctx, keyPrev, prev)

@@ -27,7 +27,7 @@ func (g *guardWriter) finish() {
 	}
 }
 
-// SECURITY(cache): a page that reads or writes the session must not be
+// SECURITY(logout): a page that reads or writes the session must not be
 // stored by the browser or a proxy: after logout, Back must not show it —
 // ASVS 5.0 14.3.2, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#web-content-caching-and-clear-site-data
 func (g *guardWriter) WriteHeader(code int) {

@@ -134,10 +134,11 @@ func headers(next http.Handler) http.Handler {
 
 // Outcome is what one replay observed, in words.
 type Outcome struct {
-	Status   int
-	Location string
-	SignedIn bool   // the app served a signed-in page: the attack worked
-	Reason   string // why the app refused it, as far as its answer tells
+	Status    int
+	Location  string
+	SignedIn  bool   // the app served a signed-in page: the attack worked
+	NoSession bool   // the app holds no live session for the token
+	Reason    string // why the app refused it, as far as its answer tells
 }
 
 // Replay sends GET /profile to the app with the session cookie set to
@@ -169,6 +170,7 @@ func (s *Site) Replay(ctx context.Context, token string) (Outcome, error) {
 	case notice == "ip":
 		o.Reason = fmt.Sprintf("refused by IP binding: the session was signed in from another address than this replay's (%s); under the strict policy the app also ended the session, so the copy and the original are both dead now", s.from)
 	case notice == "ended" || strings.HasPrefix(o.Location, "/login"):
+		o.NoSession = true
 		o.Reason = "refused: the app holds no live session for this token (it was never issued, was logged out, revoked, ended by IP binding or expired), so the request is anonymous and is sent to the login page"
 	case res.StatusCode == http.StatusServiceUnavailable:
 		o.Reason = "the app is unavailable (503): it refuses to serve signed-in pages while its store is down"
@@ -222,7 +224,7 @@ If the app adopted it at login, the attacker — who knows it — would share yo
 <p>Log in to the app, then come back and use the planted token:</p>
 <form method="post" action="/fixation"><button type="submit">Use the planted token</button></form>
 {{with .Outcome}}<h2>What the app answered</h2><p>{{.Status}}{{with .Location}} → {{.}}{{end}}</p>
-<p class="{{if .SignedIn}}worked{{else}}refused{{end}}">{{if .SignedIn}}{{.Reason}}{{else}}Refused: the app never adopts a token it did not issue, and it issues a new token at every login, so the planted one names no session.{{end}}</p>{{end}}
+<p class="{{if .SignedIn}}worked{{else}}refused{{end}}">{{if .NoSession}}Refused: the app holds no session for the planted token any more: at login it issued a new token and deleted the planted one from the store.{{else}}{{.Reason}}{{end}}</p>{{end}}
 {{with .Error}}<p class="worked">{{.}}</p>{{end}}
 {{else}}<p>No token planted yet. On the app's <a href="{{.App}}/practices/fixation">fixation page</a>, press "Plant a token", then come back here.</p>{{end}}
 {{template "bottom"}}{{end}}
@@ -250,7 +252,7 @@ func (s *Site) replayForm(w http.ResponseWriter, r *http.Request) { s.render(w, 
 
 // replay replays the pasted cookie value (a bare value, or name=value).
 //
-// SECURITY(replay): the pasted value is used for one request and never
+// SECURITY(logging): the pasted value is used for one request and never
 // stored, logged or written back into a page — ASVS 5.0 16.2.5.
 func (s *Site) replay(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)

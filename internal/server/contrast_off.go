@@ -1,0 +1,25 @@
+//go:build !contrast
+
+package server
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// The default build: every defence is always on.
+//
+// SECURITY(exposure): the switches of the contrast build (contrast_on.go,
+// build tag "contrast", `make demo-insecure`) are not compiled into the
+// default binary at all, so no setting can turn a defence off in a
+// deployment — TestContrast_AbsentFromTheDefaultBuild checks the binary —
+// https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+
+const contrastBuild = false
+
+func (a *app) defenceOff(string) bool                         { return false }
+func (a *app) renewalOff() func() bool                        { return nil }
+func (a *app) contrastRoutes(chi.Router)                      {}
+func (a *app) contrastCookies(next http.Handler) http.Handler { return next }
+func (a *app) contrastBanner() string                         { return "" }
