@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sessionlab/sessionlab/internal/config"
+	"github.com/sessionlab/sessionlab/internal/lab/attacker"
 	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
@@ -46,6 +48,8 @@ type app struct {
 	// direct is the same listener as http://127.0.0.1:PORT, for the Go
 	// clients that play an attacker replaying a cookie value.
 	direct string
+	// Lab is the attack lab's other site, when the test turned it on.
+	Lab string
 }
 
 // startApp builds the real handler with server.NewServer, as cmd/web does,
@@ -81,11 +85,18 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 	}
 	t.Cleanup(func() { st.Close() })
 
+	// The attack lab, when a tweak sets LAB_ATTACKER_ADDR: its other site
+	// on 127.0.0.1 (the app is opened as localhost: another site).
+	var lab *attacker.Site
+	if cfg.LabAttackerAddr != "" {
+		lab = attacker.New("", "", cfg.CookieName(), netip.MustParseAddr("127.0.0.2"))
+	}
 	h, err := server.NewServer(server.Deps{
 		Config: cfg,
 		Logger: logger,
 		DB:     db,
 		Store:  st,
+		Lab:    lab,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -122,10 +133,23 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 		}
 	})
 	port := ln.Addr().(*net.TCPAddr).Port
-	return &app{
+	a := &app{
 		URL:    "http://localhost:" + strconv.Itoa(port),
 		direct: "http://127.0.0.1:" + strconv.Itoa(port),
 	}
+	if lab != nil {
+		lab.SetApp(a.URL, ln.Addr().String())
+		labLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Lab = "http://" + labLn.Addr().String()
+		lab.SetURL(a.Lab)
+		labSrv := &http.Server{Handler: lab.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go labSrv.Serve(labLn)
+		t.Cleanup(func() { labSrv.Close() })
+	}
+	return a
 }
 
 // replay asks for path with only the given session cookie value, from a Go
