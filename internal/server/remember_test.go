@@ -112,7 +112,7 @@ func TestRemember_CookieNeverOutlivesTheStoredIdleExpiry(t *testing.T) {
 		}
 		ck := p.setCookie[0]
 		// The store lets the session go 30 s after the login's write.
-		storeLeft := loggedIn.Add(app.cfg.IdleTimeout).Sub(time.Now())
+		storeLeft := time.Until(loggedIn.Add(app.cfg.IdleTimeout))
 		if ck.MaxAge <= 0 || time.Duration(ck.MaxAge)*time.Second > storeLeft+time.Second {
 			t.Errorf("Max-Age %d s, but the store keeps the session %v more", ck.MaxAge, storeLeft.Round(time.Millisecond))
 		}
