@@ -574,15 +574,15 @@ func serve(name string, args []string) error {
 
 // profileData has the fields the profile template reads.
 type profileData struct {
-	Title, CSRFToken, Flash string
-	User                    *struct {
+	Title, CSRFToken, Flash, Contrast string
+	User                              *struct {
 		Email     string
 		CreatedAt time.Time
 	}
 	Session *struct {
-		ShortID, Store, CookieName, BoundIP, CurrentIP, IPBinding string
-		AuthenticatedAt, IdleDeadline, Deadline                   time.Time
-		IdleTimeout                                               time.Duration
+		ShortID, Store, CookieName, CookieAttrs, CookieLifetime, BoundIP, CurrentIP, IPBinding string
+		AuthenticatedAt, IdleDeadline, Deadline                                                time.Time
+		IdleTimeout                                                                            time.Duration
 	}
 }
 
@@ -593,10 +593,11 @@ func newProfileData(email string) profileData {
 		CreatedAt time.Time
 	}{email, time.Now()}
 	d.Session = &struct {
-		ShortID, Store, CookieName, BoundIP, CurrentIP, IPBinding string
-		AuthenticatedAt, IdleDeadline, Deadline                   time.Time
-		IdleTimeout                                               time.Duration
-	}{ShortID: "abc", Store: "redis", CookieName: "session", Deadline: time.Now()}
+		ShortID, Store, CookieName, CookieAttrs, CookieLifetime, BoundIP, CurrentIP, IPBinding string
+		AuthenticatedAt, IdleDeadline, Deadline                                                time.Time
+		IdleTimeout                                                                            time.Duration
+	}{ShortID: "abc", Store: "redis", CookieName: "session", CookieAttrs: "HttpOnly, Secure, SameSite=Strict, Path=/, no Domain",
+		CookieLifetime: "no Max-Age or Expires: a browser-session cookie, gone when the browser closes", Deadline: time.Now()}
 	return d
 }
 
