@@ -29,17 +29,6 @@ func setDefences(t *testing.T, app string, off ...string) {
 	})
 }
 
-func contrastUser(t *testing.T, app string) (*labBrowser, string, string) {
-	t.Helper()
-	b := newLabBrowser(t, app)
-	email, password := "contrast-"+time.Now().Format("150405.000000")+"@example.com", "correct horse battery staple"
-	b.do(http.MethodGet, app+"/signup", nil, nil)
-	if status, _ := b.post("/signup", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther {
-		t.Fatalf("signup: %d", status)
-	}
-	return b, email, password
-}
-
 // The contrast build shows, side by side with the normal one, that each
 // lab attack succeeds once its single defence is off.
 func TestContrast_EachAttackSucceedsWithItsDefenceOff(t *testing.T) {
@@ -60,7 +49,7 @@ func TestContrast_EachAttackSucceedsWithItsDefenceOff(t *testing.T) {
 	for _, off := range [][]string{{"renewal"}, {"renewal", "ip-binding"}} {
 		t.Run(strings.Join(off, "+")+" off: the planted token is signed in", func(t *testing.T) {
 			setDefences(t, app, off...)
-			owner, email, password := contrastUser(t, app)
+			owner, email, password := signedUpBrowser(t, app)
 			owner.post("/logout", url.Values{})
 			learner := newLabBrowser(t, app)
 			learner.do(http.MethodGet, app+"/practices/fixation", nil, nil)
@@ -97,7 +86,7 @@ func TestContrast_EachAttackSucceedsWithItsDefenceOff(t *testing.T) {
 
 	t.Run("csrf and samesite off: a forged logout works", func(t *testing.T) {
 		setDefences(t, app, "csrf", "samesite")
-		victim, email, _ := contrastUser(t, app)
+		victim, email, _ := signedUpBrowser(t, app)
 		forger := newLabBrowser(t, app)
 		status, _, _ := forger.do(http.MethodPost, app+"/logout", url.Values{}, map[string]string{
 			"Origin": lab, "Sec-Fetch-Site": "cross-site", "Cookie": "session=" + victim.cookie()})
@@ -111,7 +100,7 @@ func TestContrast_EachAttackSucceedsWithItsDefenceOff(t *testing.T) {
 
 	t.Run("ip-binding off: a replay from another address is served", func(t *testing.T) {
 		setDefences(t, app, "ip-binding")
-		victim, _, _ := contrastUser(t, app)
+		victim, _, _ := signedUpBrowser(t, app)
 		attacker := newLabBrowser(t, lab)
 		if _, body, _ := attacker.do(http.MethodPost, lab+"/replay", url.Values{"cookie": {victim.cookie()}}, nil); !strings.Contains(body, "the replay worked") {
 			t.Errorf("replay with IP binding off:\n%s", body)
@@ -120,7 +109,7 @@ func TestContrast_EachAttackSucceedsWithItsDefenceOff(t *testing.T) {
 
 	t.Run("logout-delete off: a copied cookie outlives logout", func(t *testing.T) {
 		setDefences(t, app, "logout-delete")
-		victim, email, _ := contrastUser(t, app)
+		victim, email, _ := signedUpBrowser(t, app)
 		copied := newLabBrowser(t, app)
 		u, _ := url.Parse(app)
 		copied.c.Jar.SetCookies(u, []*http.Cookie{{Name: "session", Value: victim.cookie(), Path: "/"}})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/internal/session"
+	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
 // labBrowser is the learner's browser: plain HTTP (COOKIE_SECURE=false,
@@ -88,6 +89,19 @@ func (b *labBrowser) logIn(email, password string) {
 	}
 }
 
+// signedUpBrowser is a new learner's browser, signed up (and so signed in)
+// with a fresh account from testenv.NewUser.
+func signedUpBrowser(t *testing.T, app string) (b *labBrowser, email, password string) {
+	t.Helper()
+	b = newLabBrowser(t, app)
+	email, password = testenv.NewUser()
+	b.do(http.MethodGet, app+"/signup", nil, nil)
+	if status, _ := b.post("/signup", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther {
+		t.Fatalf("signup: %d", status)
+	}
+	return b, email, password
+}
+
 // labURL reads the attacker site's address from the start-up log.
 func labURL(t *testing.T, logs string) string {
 	t.Helper()
@@ -116,12 +130,7 @@ func startLab(t *testing.T) (app, lab string) {
 // cookie; the learner stays signed in with the password unchanged.
 func TestLab_ForgedFormsFromTheAttackerSiteAreRefusedWithTheReason(t *testing.T) {
 	app, lab := startLab(t)
-	learner := newLabBrowser(t, app)
-	email, password := "csrf-"+time.Now().Format("150405.000")+"@example.com", "correct horse battery staple"
-	learner.do(http.MethodGet, app+"/signup", nil, nil)
-	if status, _ := learner.post("/signup", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther {
-		t.Fatalf("signup: %d", status)
-	}
+	learner, email, password := signedUpBrowser(t, app)
 	_, page, _ := learner.do(http.MethodGet, lab+"/csrf", nil, nil)
 	actions := regexp.MustCompile(`<form method="post" action="([^"]+)">`).FindAllStringSubmatch(page, -1)
 	if len(actions) != 3 {
@@ -164,12 +173,7 @@ func TestLab_ForgedFormsFromTheAttackerSiteAreRefusedWithTheReason(t *testing.T)
 // live session" after logout.
 func TestLab_ReplayedCookieIsRefusedWithTheReason(t *testing.T) {
 	app, lab := startLab(t)
-	learner := newLabBrowser(t, app)
-	email, password := "replay-"+time.Now().Format("150405.000")+"@example.com", "correct horse battery staple"
-	learner.do(http.MethodGet, app+"/signup", nil, nil)
-	if status, _ := learner.post("/signup", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther {
-		t.Fatalf("signup: %d", status)
-	}
+	learner, email, password := signedUpBrowser(t, app)
 	attacker := newLabBrowser(t, lab)
 	stolen := learner.cookie()
 	status, body, _ := attacker.do(http.MethodPost, lab+"/replay", url.Values{"cookie": {"session=" + stolen}}, nil)
@@ -201,10 +205,7 @@ func TestLab_ReplayedCookieIsRefusedWithTheReason(t *testing.T) {
 // who knows the planted token finds it names no session.
 func TestLab_PlantedTokenIsNotAdoptedAtLogin(t *testing.T) {
 	app, lab := startLab(t)
-	owner := newLabBrowser(t, app)
-	email, password := "fix-"+time.Now().Format("150405.000")+"@example.com", "correct horse battery staple"
-	owner.do(http.MethodGet, app+"/signup", nil, nil)
-	owner.post("/signup", url.Values{"email": {email}, "password": {password}})
+	_, email, password := signedUpBrowser(t, app)
 
 	learner := newLabBrowser(t, app)
 	attacker := newLabBrowser(t, lab)
