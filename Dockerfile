@@ -20,9 +20,9 @@ RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/session
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/sessionlab /usr/local/bin/sessionlab
-# SECURITY(least-privilege): a non-root user (distroless "nonroot", uid
-# 65532) owns nothing but its home; a compromise of the process cannot
-# rewrite the binary — https://cheatsheetseries.owasp.org/cheatsheets/Docker_Security_Cheat_Sheet.html#rule-2-set-a-user
+# SECURITY(deployment): the process runs as a non-root user (distroless
+# "nonroot", uid 65532) that owns nothing but its home, so a compromise
+# cannot rewrite the binary — CIS Docker Benchmark 4.1.
 USER 65532:65532
 # The default SQLite database (data/sessionlab.db) lands in the user's home
 # when no DATABASE_URL is given; docker-compose.yml gives PostgreSQL.

@@ -104,8 +104,9 @@ func TestDockerfile_MultiStageStaticBuildInAMinimalImage(t *testing.T) {
 	}
 }
 
-// SECURITY(least-privilege): the final image runs as a numeric non-root
-// user (a runtime that checks runAsNonRoot needs a number to verify).
+// The final image runs as a numeric non-root user (the Dockerfile's
+// SECURITY(deployment) comment says why; a runtime that checks
+// runAsNonRoot needs a number to verify).
 func TestDockerfile_RunsAsANonRootUser(t *testing.T) {
 	stages := parseDockerfile(t)
 	final := stages[len(stages)-1]

@@ -54,9 +54,8 @@ func run(args []string, stdout io.Writer) error {
 	if err := os.WriteFile(certPath, certPEM, 0o644); err != nil {
 		return err
 	}
-	// SECURITY(tls): the private key is readable by its owner only; the
-	// mode is set again in case the file existed with a wider one —
-	// https://cheatsheetseries.owasp.org/cheatsheets/Key_Management_Cheat_Sheet.html#storage
+	// SECURITY(tls): the private key is readable by its owner only, set
+	// again in case the file existed with a wider mode — ASVS 5.0 13.3.2.
 	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 		return err
 	}

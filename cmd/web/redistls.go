@@ -11,10 +11,8 @@ import (
 // (the system's roots) without REDIS_CA_FILE, otherwise roots read from
 // that PEM file. redisdb.NewPoolTLS adds the TLS floor and the server name.
 //
-// SECURITY(tls): with REDIS_CA_FILE the server must chain to the CAs in
-// that file and to no other (the system's roots are not added), so a
-// private Redis is trusted only through its own CA — ASVS 5.0 12.3.4,
-// https://github.com/OWASP/ASVS/blob/master/5.0/en/0x21-V12-Secure-Communication.md
+// SECURITY(tls): with REDIS_CA_FILE the server must chain to that file's
+// CAs and no other (the system's roots are not added) — ASVS 5.0 12.3.4.
 func redisTLSConfig(caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return nil, nil

@@ -68,9 +68,8 @@ func (l *Limit) Wait(key string) (time.Duration, error) {
 // When the budget is spent it takes nothing and returns the wait.
 //
 // SECURITY(throttling): the unit is taken before the work it limits (a
-// bcrypt check): of a concurrent burst, no more than the limit get through,
-// where "check, work, then count" would let every request of the burst
-// pass the check — ASVS 5.0 6.3.1.
+// bcrypt check), so no more than the limit of a concurrent burst get
+// through; "check, work, then count" would pass them all — ASVS 5.0 6.3.1.
 func (l *Limit) Reserve(key string) (release func() error, wait time.Duration, err error) {
 	now := l.now().UTC()
 	current := now.Truncate(l.window)

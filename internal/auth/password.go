@@ -10,24 +10,24 @@ import (
 )
 
 const (
-	// MinPasswordChars is the shortest password accepted at signup.
+	// MinPasswordChars is the shortest password accepted at signup: a
+	// documented choice for a demo, since 6.2.1 strongly recommends 15 and
+	// NIST SP 800-63B-4 §3.1.1.2 asks 15 for a password used alone.
 	//
-	// SECURITY(passwords): at least 8 characters — the ASVS 5.0 6.2.1
-	// floor, and a documented choice for a demo: 6.2.1 strongly recommends
-	// 15, and NIST SP 800-63B-4 §3.1.1.2 asks 15 for a password used as the
-	// only factor. No composition rules — ASVS 5.0 6.2.5.
+	// SECURITY(passwords): at least 8 characters and no composition
+	// rules — ASVS 5.0 6.2.1, 6.2.5.
 	MinPasswordChars = 8
 
-	// MaxPasswordBytes is bcrypt's input limit.
+	// MaxPasswordBytes is bcrypt's input limit:
+	// bcrypt.CompareHashAndPassword silently ignores everything past 72
+	// bytes while GenerateFromPassword refuses it. This misses ASVS 5.0
+	// 6.2.9 (64 characters allowed) for non-ASCII text: 72 bytes is 36
+	// Cyrillic or 24 CJK characters. An HMAC pre-hash or Argon2id would
+	// lift the limit.
 	//
-	// SECURITY(passwords): bcrypt.CompareHashAndPassword silently ignores
-	// everything past 72 bytes while GenerateFromPassword refuses it. Longer
-	// passwords are refused with a clear message at signup AND at login,
-	// never truncated, so a password is verified exactly as received —
-	// ASVS 5.0 6.2.8. This does not meet 6.2.9 (at least 64 characters
-	// allowed) for non-ASCII text: 72 bytes is 36 Cyrillic or 24 CJK
-	// characters. An HMAC pre-hash or Argon2id would lift the limit.
-	// https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#input-limits-of-bcrypt
+	// SECURITY(passwords): a longer password is refused at signup and at
+	// login, never truncated, so it is verified exactly as received —
+	// ASVS 5.0 6.2.8.
 	MaxPasswordBytes = 72
 )
 
@@ -94,8 +94,7 @@ func (h *Hasher) Cost() int { return h.cost }
 // Hash returns the bcrypt hash of password.
 //
 // SECURITY(passwords): bcrypt with a per-hash salt and a configurable cost
-// (default 12, never under 10) — ASVS 5.0 11.4.2,
-// https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+// (default 12, never under 10) — ASVS 5.0 11.4.2.
 func (h *Hasher) Hash(password string) ([]byte, error) {
 	if err := ValidateLength(password); err != nil {
 		return nil, err
@@ -112,8 +111,7 @@ func (h *Hasher) Hash(password string) ([]byte, error) {
 //
 // SECURITY(passwords): an unknown email still pays for one bcrypt
 // comparison, so response time does not tell who has an account —
-// ASVS 5.0 6.3.8,
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-responses
+// ASVS 5.0 6.3.8.
 func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 	if len(password) > MaxPasswordBytes {
 		return false, ErrPasswordTooLong
@@ -141,10 +139,9 @@ func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 // the real comparison at cost c it compares against dummy hashes at costs
 // c, c+1, …, cost−1 — 2^c + (2^c + … + 2^(cost−1)) = 2^cost.
 //
-// SECURITY(passwords): after BCRYPT_COST is raised, a known account whose
-// hash is still at the old cost would otherwise answer a wrong password
-// several times faster than an unknown email (checked against the dummy at
-// the new cost), telling who has an account — ASVS 5.0 6.3.8.
+// SECURITY(passwords): after BCRYPT_COST is raised, an account whose hash
+// is at the old cost would answer faster than an unknown email (checked
+// against the dummy at the new cost), telling who has one — ASVS 5.0 6.3.8.
 func (h *Hasher) pad(hash []byte) {
 	c, err := bcrypt.Cost(hash)
 	if err != nil || c >= h.cost {

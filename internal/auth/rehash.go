@@ -8,8 +8,7 @@ import "golang.org/x/crypto/bcrypt"
 // kept: lowering BCRYPT_COST never weakens stored hashes.
 //
 // SECURITY(passwords): raising BCRYPT_COST upgrades every active user's
-// hash as they log in — ASVS 5.0 11.4.2,
-// https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#upgrading-the-work-factor
+// hash as they log in — ASVS 5.0 11.4.2.
 func (h *Hasher) NeedsRehash(hash []byte) bool {
 	cost, err := bcrypt.Cost(hash)
 	return err == nil && cost < h.cost

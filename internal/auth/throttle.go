@@ -17,22 +17,21 @@ type ThrottleLimits struct {
 	Window          time.Duration // the sliding window all three are counted over
 }
 
-// Throttle is the login and sign-up throttling policy.
+// Throttle is the login and sign-up throttling policy. Online guessing is
+// limited twice: per account, so one account cannot be brute-forced from
+// many addresses, and per client IP, so one address cannot spray a common
+// password over many accounts. Credential stuffing from many addresses,
+// one try per account, is slowed by neither. Only failures count, but
+// while a budget is spent every attempt is refused, the correct password
+// included, before any bcrypt work. Sign-ups are limited per IP: each
+// costs a bcrypt hash and a row, and "this email is taken" answers would
+// otherwise enumerate accounts. The windowed account budget is a
+// documented deviation from NIST SP 800-63B-4 §3.2.2 (see config.go).
 //
-// SECURITY(throttling): online guessing is limited twice. Per account, so
-// one account cannot be brute-forced from many addresses; per client IP, so
-// one address cannot spray a common password over many accounts (password
-// spraying). Credential stuffing from many addresses, one try per account,
-// is slowed by neither. Only failures count — a correct password costs
-// nothing — but while a budget is spent every attempt is refused, the
-// correct password included, before any bcrypt work. An unknown email has an account budget
-// like a real one, so being throttled says nothing about who has an account.
-// Sign-ups are limited per IP: each one costs a bcrypt hash and a row, and
-// "this email is taken" answers would otherwise enumerate accounts —
-// ASVS 5.0 6.1.1, 6.3.1, 6.3.8. NIST SP 800-63B-4 §3.2.2 caps consecutive
-// failures per account at 100 with no window; a window of 10 per 15 minutes
-// lets up to 960 a day through: a documented deviation (config.go, README),
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+// SECURITY(throttling): per-account and per-IP budgets stop brute force
+// and spraying; an unknown email has a budget like a real one, so being
+// throttled tells nothing about who has an account — ASVS 5.0 6.1.1,
+// 6.3.1, 6.3.8.
 type Throttle struct {
 	account, ip, signup, reauth *Limit
 }
@@ -104,10 +103,9 @@ func (t *Throttle) ReserveSignup(ip netip.Addr) (time.Duration, error) {
 // it checks its password again (to end sessions, change the password or
 // delete the account).
 //
-// SECURITY(throttling): a separate budget per session, not the account's
-// or the IP's: someone else's failed logins for this email (a thief's, or
-// a neighbour's behind the same NAT) cannot lock the owner out of ending
-// the thief's session or changing the password — ASVS 5.0 6.3.1, 7.5.2.
+// SECURITY(throttling): a budget per session, not the account's or the
+// IP's, so others' failed logins (a thief's, a neighbour's behind the same
+// NAT) cannot lock the owner out of ending a session — ASVS 5.0 6.3.1, 7.5.2.
 func (t *Throttle) ReserveReauth(sessionID string) (Reservation, time.Duration, error) {
 	return reserveAll([]*Limit{t.reauth}, []string{"session:" + sessionID})
 }

@@ -31,26 +31,33 @@ const (
 
 // Defaults, applied when a variable is unset or empty.
 const (
-	// SECURITY(exposure): the demo listens on loopback only, so starting it does not publish it to the network until ADDR says so — OWASP Top 10 A02:2025, https://owasp.org/Top10/2025/A02_2025-Security_Misconfiguration/
+	// SECURITY(deployment): loopback only, so starting the demo does not
+	// publish it to the network until ADDR says so — OWASP Top 10 2025 A02.
 	defaultAddr        = "localhost:8080"
 	defaultDatabaseURL = "sqlite:data/sessionlab.db"
 
-	// SECURITY(timeouts): 30 minutes of inactivity ends a session, which bounds how long an unattended or stolen session stays usable — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#idle-timeout
+	// SECURITY(timeouts): 30 minutes of inactivity end a session, bounding
+	// how long an unattended or stolen one stays usable — ASVS 5.0 7.3.1.
 	defaultIdleTimeout = 30 * time.Minute
-	// SECURITY(timeouts): 12 hours ends a session even while it is in use, so a hijacked session cannot be kept alive forever by activity — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#absolute-timeout
+	// SECURITY(timeouts): 12 hours end a session even in use, so activity
+	// cannot keep a hijacked one alive — ASVS 5.0 7.3.2.
 	defaultLifetime = 12 * time.Hour
-	// SECURITY(revocation): revoking sessions or deleting the account needs a password entered in the last 10 minutes, so a borrowed session cannot do the irreversible — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
+	// SECURITY(revocation): ending sessions or deleting the account needs a
+	// password entered in the last 10 minutes, so a borrowed session cannot
+	// do the irreversible — ASVS 5.0 7.5.2, 7.5.3.
 	defaultReauthWindow = 10 * time.Minute
 
-	// SECURITY(ip-binding): strict by default, so a cookie replayed from another address ends the session instead of continuing it — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#binding-the-session-id-to-other-user-properties
+	// SECURITY(ip-binding): strict by default: a cookie replayed from
+	// another address ends the session — ASVS 5.0 8.2.4.
 	defaultIPBinding = IPBindingStrict
 
-	// SECURITY(passwords): cost 12 keeps an offline guess expensive on current hardware while a login stays well under a second — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+	// SECURITY(passwords): cost 12 keeps an offline guess expensive while a
+	// login stays well under a second — ASVS 5.0 11.4.2.
 	defaultBcryptCost = 12
-	// SECURITY(passwords): cost below 10 is refused, it makes stolen hashes cheap to crack — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+	// SECURITY(passwords): a cost below 10 is refused: it makes stolen
+	// hashes cheap to crack — ASVS 5.0 11.4.2.
 	minBcryptCost = 10
 
-	// SECURITY(throttling): 10 failed logins per account and 50 per client IP in any 15 minutes stop online guessing (a million guesses at one account would take years) while a person who mistypes, or a classroom behind one NAT, is rarely stopped; only failures count — ASVS 5.0 6.1.1, 6.3.1. A documented deviation from NIST SP 800-63B-4 §3.2.2, which caps *consecutive* failures per account at 100 with no window: 10 per 15 minutes lets up to 960 a day through — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
 	defaultSessionsPerUser   = 50
 	defaultMaxConnections    = 1024
 	defaultRequestTimeout    = 5 * time.Second
@@ -58,28 +65,32 @@ const (
 	maxSessionsPerUser       = 1000
 	defaultLoginAccountLimit = 10
 	defaultLoginIPLimit      = 50
-	// SECURITY(throttling): 20 sign-ups per client IP in any 15 minutes bounds account creation (each costs a bcrypt hash and a row) and enumeration through "email taken" — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+	// SECURITY(throttling): 20 sign-ups per client IP in 15 minutes bound
+	// account creation and enumeration through "email taken" — ASVS 5.0
+	// 6.3.8.
 	defaultSignupIPLimit  = 20
 	defaultThrottleWindow = 15 * time.Minute
-	// SECURITY(throttling): NIST SP 800-63B-4 §3.2.2 caps consecutive failures per account at 100 (with no window); a larger budget per window is not throttling at all — https://pages.nist.gov/800-63-4/sp800-63b.html
+	// SECURITY(throttling): NIST SP 800-63B-4 §3.2.2 caps consecutive
+	// failures per account at 100; a larger budget per window is not
+	// throttling at all.
 	maxLoginAccountLimit = 100
 	minThrottleWindow    = time.Minute
 	maxThrottleWindow    = 24 * time.Hour
 
-	// SECURITY(dos): a request waits at most 2 s for a bcrypt slot, then gets a 503, so a login flood cannot queue without bound — https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+	// SECURITY(dos): a request waits at most 2 s for a bcrypt slot, then
+	// gets a 503, so a login flood cannot queue without bound — ASVS 5.0
+	// 15.2.2.
 	defaultBcryptWait = 2 * time.Second
 	maxBcryptWait     = 10 * time.Second
 
 	defaultLogFormat = "text"
 )
 
-// defaultBcryptConcurrency is one bcrypt operation per CPU: bcrypt is CPU
+// defaultBcryptConcurrency is half the CPUs, at least one: bcrypt is CPU
 // bound, so more at once only makes each one slower.
-// defaultBcryptConcurrency is half the CPUs, at least one.
 //
-// SECURITY(throttling): a flood of logins then keeps the other half free
-// for everything else — signed-in pages stay fast — and the logins past
-// the slots are turned away at once (503) instead of queueing.
+// SECURITY(dos): a flood of logins keeps the other half of the CPUs free,
+// so signed-in pages stay fast — ASVS 5.0 15.2.2.
 func defaultBcryptConcurrency() int { return max(1, runtime.NumCPU()/2) }
 
 const (
@@ -147,7 +158,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.IdleTimeout, idleOK = l.duration("SESSION_IDLE_TIMEOUT", defaultIdleTimeout)
 	c.Lifetime, lifetimeOK = l.duration("SESSION_LIFETIME", defaultLifetime)
 	c.ReauthWindow, _ = l.duration("REAUTH_WINDOW", defaultReauthWindow)
-	// SECURITY(timeouts): an idle timeout longer than the absolute lifetime would never fire and hides a misconfiguration — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
+	// SECURITY(timeouts): an idle timeout longer than the absolute
+	// lifetime would never fire: a misconfiguration — ASVS 5.0 7.1.1.
 	if idleOK && lifetimeOK && c.IdleTimeout > c.Lifetime {
 		l.errs = append(l.errs, fmt.Errorf(
 			"SESSION_IDLE_TIMEOUT=%s exceeds SESSION_LIFETIME=%s: the idle timeout must not be longer than the absolute lifetime",
@@ -168,12 +180,15 @@ func Load(getenv func(string) string) (Config, error) {
 
 	c.CookieSecure = l.cookieSecure()
 	if !c.CookieSecure {
-		// SECURITY(cookie): an HTTPS server has no reason to send its session cookie without Secure; refusing it keeps the __Host- prefix wherever it can work — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): an HTTPS server has no reason to drop Secure;
+		// refusing it keeps the __Host- prefix wherever it can work —
+		// ASVS 5.0 3.3.1.
 		if c.TLSCert != "" || c.TLSKey != "" {
 			l.errs = append(l.errs, errors.New(
 				"COOKIE_SECURE=false with TLS_CERT/TLS_KEY set: a server that speaks HTTPS must send its session cookie Secure; unset COOKIE_SECURE"))
 		}
-		// SECURITY(cookie): the operator is told loudly what they gave up, every start — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): the operator is told what they gave up, at
+		// every start — ASVS 5.0 3.3.1.
 		l.warnings = append(l.warnings,
 			`COOKIE_SECURE=false: the __Host- prefix is dropped (the session cookie is named "session", since __Host- requires Secure) `+
 				"and the cookie travels over plain HTTP, where anyone on the network path can read it and take over the session; "+
@@ -186,13 +201,22 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.BcryptWait > maxBcryptWait {
 		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
 	}
+	// 10 failed logins per account and 50 per client IP in any 15 minutes by default:
+	// a million guesses at one account would take years, while a person who
+	// mistypes, or a classroom behind one NAT, is rarely stopped. NIST SP
+	// 800-63B-4 §3.2.2 caps *consecutive* failures per account at 100 with
+	// no window; 10 per 15 minutes lets up to 960 a day through.
+	// SECURITY(throttling): failed logins are limited per account and per
+	// IP over a window, a documented deviation from NIST SP 800-63B-4
+	// §3.2.2 — ASVS 5.0 6.1.1, 6.3.1.
 	c.LoginAccountLimit = l.count("LOGIN_ACCOUNT_LIMIT", defaultLoginAccountLimit, maxLoginAccountLimit)
 	// SECURITY(revocation): a bounded registry per user — one account
-	// signing in without end cannot grow the store or slow /sessions.
+	// signing in without end cannot grow the store or slow /sessions —
+	// ASVS 5.0 7.1.2.
 	c.SessionsPerUser = l.count("SESSIONS_PER_USER", defaultSessionsPerUser, maxSessionsPerUser)
-	// SECURITY(fail-closed): a flood of idle sockets meets this limit (the
-	// rest wait in the kernel's backlog) instead of the process's file
-	// descriptor limit — ASVS 5.0 13.2.6.
+	// SECURITY(dos): a flood of idle sockets meets this limit (the rest
+	// wait in the kernel's backlog), not the process's file descriptor
+	// limit — ASVS 5.0 15.2.2.
 	c.MaxConnections = l.count("MAX_CONNECTIONS", defaultMaxConnections, maxMaxConnections)
 	// SECURITY(fail-closed): every request runs under a deadline that every
 	// store and database call honours, so a hung dependency is a 503 in
@@ -228,7 +252,9 @@ func Load(getenv func(string) string) (Config, error) {
 // CookieName is "__Host-session" when CookieSecure, else "session" (the
 // __Host- prefix requires Secure).
 func (c Config) CookieName() string {
-	// SECURITY(cookie): __Host- makes the browser refuse the cookie unless it is Secure, Path=/ and has no Domain, so a sibling subdomain or a plain-HTTP page cannot plant or overwrite it (session fixation) — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+	// SECURITY(cookie): the browser refuses a __Host- cookie unless it is
+	// Secure, Path=/ and has no Domain, so a sibling subdomain or a
+	// plain-HTTP page cannot plant or overwrite it — ASVS 5.0 3.3.3.
 	if c.CookieSecure {
 		return cookieNameSecure
 	}
@@ -326,7 +352,8 @@ func (l *loader) duration(name string, def time.Duration) (d time.Duration, ok b
 		l.fail(name, v, `must be a duration such as "30m" or "12h"`)
 		return def, false
 	}
-	// SECURITY(timeouts): zero or negative would disable the timeout, and a session would never expire — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
+	// SECURITY(timeouts): zero or negative would disable the timeout, and
+	// a session would never expire — ASVS 5.0 7.3.1, 7.3.2.
 	if d <= 0 {
 		l.fail(name, v, "must be greater than zero")
 		return def, false
@@ -348,7 +375,9 @@ func (l *loader) ipBinding() IPBinding {
 }
 
 func (l *loader) trustedProxies() []netip.Prefix {
-	// SECURITY(ip-binding): no proxy is trusted by default, because X-Forwarded-For is set by whoever sends the request unless a proxy we trust overwrote it — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+	// SECURITY(ip-binding): no proxy is trusted by default: X-Forwarded-For
+	// is whatever the client sent unless a trusted proxy overwrote it —
+	// ASVS 5.0 4.1.3.
 	var prefixes []netip.Prefix
 	for item := range strings.SplitSeq(l.getenv("TRUSTED_PROXIES"), ",") {
 		item = strings.TrimSpace(item)
@@ -360,7 +389,9 @@ func (l *loader) trustedProxies() []netip.Prefix {
 			l.fail("TRUSTED_PROXIES", item, err.Error())
 			continue
 		}
-		// SECURITY(ip-binding): trusting every address lets any client choose the IP the app sees; allowed for a proxy whose address is unknown, but never silently — https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/X-Forwarded-For#security_and_privacy_concerns
+		// SECURITY(ip-binding): trusting every address lets any client
+		// choose the IP the app sees; allowed for a proxy whose address is
+		// unknown, but never silently — ASVS 5.0 4.1.3.
 		if p.Bits() == 0 {
 			l.warnings = append(l.warnings, fmt.Sprintf(
 				"TRUSTED_PROXIES contains %s: every client counts as a trusted proxy, so any client can set the IP address the app sees through X-Forwarded-For", p))
@@ -401,7 +432,9 @@ func parseProxy(s string) (netip.Prefix, error) {
 func (l *loader) cookieSecure() bool {
 	v, ok := l.value("COOKIE_SECURE")
 	if !ok {
-		// SECURITY(cookie): Secure by default, so the session cookie never crosses the network in clear text; browsers still accept it from http://localhost for the local demo — https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+		// SECURITY(cookie): Secure by default, so the cookie never crosses
+		// the network in clear text; browsers still take it from
+		// localhost over plain HTTP, for the demo — ASVS 5.0 3.3.1.
 		return true
 	}
 	b, err := strconv.ParseBool(v)
@@ -422,7 +455,7 @@ func (l *loader) bcryptCost() int {
 	case err != nil:
 		l.fail("BCRYPT_COST", v, "must be an integer")
 	case n < minBcryptCost:
-		// SECURITY(passwords): cost below 10 is refused — https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html#bcrypt
+		// SECURITY(passwords): a cost below 10 is refused — ASVS 5.0 11.4.2.
 		l.fail("BCRYPT_COST", v, fmt.Sprintf("must be at least %d (OWASP Password Storage Cheat Sheet)", minBcryptCost))
 	case n > bcrypt.MaxCost:
 		l.fail("BCRYPT_COST", v, fmt.Sprintf("must be at most %d (bcrypt.MaxCost)", bcrypt.MaxCost))
@@ -443,7 +476,8 @@ func (l *loader) count(name string, def, maxValue int) int {
 	case err != nil:
 		l.fail(name, v, "must be a whole number")
 	case n < 1:
-		// SECURITY(throttling): zero would switch a limit off; it cannot be disabled, only raised — https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+		// SECURITY(throttling): zero would switch a limit off; a limit can
+		// be raised, never disabled — ASVS 5.0 6.3.1.
 		l.fail(name, v, "must be at least 1")
 	case n > maxValue:
 		l.fail(name, v, fmt.Sprintf("must be at most %d", maxValue))
@@ -479,10 +513,11 @@ func (l *loader) logLevel() slog.Level {
 	return slog.LevelInfo
 }
 
-// labAttackerAddr is the attack lab's second listener, off by default.
-// SECURITY(exposure): a deployed fork serves no attacker site unless told
-// to; `make demo` sets it on loopback —
-// https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+// labAttackerAddr is the attack lab's second listener, off by default;
+// `make demo` sets it on loopback.
+//
+// SECURITY(deployment): a deployed fork serves no attacker site unless
+// told to — ASVS 5.0 15.2.3.
 func (l *loader) labAttackerAddr(appAddr string) string {
 	v, ok := l.value("LAB_ATTACKER_ADDR")
 	if !ok {

@@ -105,16 +105,15 @@ func openSQLite(path string) (*sql.DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
+	// An existing directory keeps its mode: that is the operator's choice.
 	// SECURITY(storage): the database holds password hashes and session
-	// data; only the service account may list or read it. (An existing
-	// directory keeps its mode: that is the operator's choice.)
-	// https://cheatsheetseries.owasp.org/cheatsheets/Database_Security_Cheat_Sheet.html
+	// data; only the service account may list or read it — CWE-732.
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: create directory: %w", path, err)
 	}
-	// SECURITY(storage): create the file owner-only before SQLite creates it
-	// with the umask's default (usually world-readable). SQLite gives the
-	// -wal and -shm files the same mode as the database file.
+	// SQLite gives the -wal and -shm files the same mode as the database.
+	// SECURITY(storage): the file is created owner-only before SQLite would
+	// create it with the umask's default, usually world-readable — CWE-732.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
@@ -166,7 +165,8 @@ func openPostgres(dsn string, secrets []string) (string, *sql.DB, error) {
 //
 // SECURITY(fail-closed): a server that accepts connections but never
 // answers would otherwise hold every request that needs it; with these and
-// the request's own deadline it is a 503 within seconds — ASVS 5.0 16.5.3.
+// the request's deadline it is a 503 within seconds — ASVS 5.0 13.2.6,
+// 16.5.3.
 func withTimeouts(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {

@@ -18,76 +18,42 @@ import (
 // repoRoot is the module's root, seen from this package's directory.
 const repoRoot = "../.."
 
-// notPractices are the SECURITY tags that name no practice page (yet). Keep
-// it short: a tag belongs to the practice whose page explains the decision,
-// and only a topic no page covers stays here.
-var notPractices = map[string]string{
-	"tls":             "TLS settings of the listeners, the health probe and the Redis client: a candidate practice",
-	"dos":             "bounds on time, bodies and bcrypt work against resource exhaustion: a candidate practice",
-	"logging":         "what reaches a log and what never does (tokens, passwords, hashes): a candidate practice",
-	"redirects":       "the open-redirect check on ?next= after login",
-	"exposure":        "secure defaults for what a fresh start publishes (loopback listener, no attacker site)",
-	"least-privilege": "the container image runs as a non-root user (deploy/)",
-}
-
 // pendingRetag lists tags still waiting for their practice slug in files
 // this change could not edit (path → old tag → new tag). Remove an entry
 // once the file uses the new tag; the test fails on a stale entry.
 var pendingRetag = map[string]map[string]string{}
 
-// securityTag is a tag at the start of a comment line. A mention inside
-// prose (`// SECURITY(topic):` in a doc comment) is not a tag.
-var securityTag = regexp.MustCompile(`^\s*SECURITY\(([^)]*)\):`)
-
-// Every "// SECURITY(topic):" comment in the repository's Go files names a
-// practice page by its slug, or one of the few topics no page covers.
+// Every SECURITY(topic) comment names a practice page by its slug, or one
+// of the few topics no page covers; docs/SECURITY.md lists both, one row
+// per topic.
 func TestSecurityTags_NameAPracticeSlug(t *testing.T) {
 	slugs := map[string]bool{}
 	for _, p := range Practices {
 		slugs[p.Slug] = true
 	}
-	for tag := range notPractices {
-		if slugs[tag] {
-			t.Errorf("%q is a practice now: take it off notPractices", tag)
+	rows := securityDocRows(t)
+	topics := map[string]bool{}
+	for topic, row := range rows {
+		topics[topic] = true
+		switch {
+		case slugs[topic] && row.page != "/practices/"+topic:
+			t.Errorf("docs/SECURITY.md: %q is a practice: its row must name /practices/%s", topic, topic)
+		case !slugs[topic] && row.page != "":
+			t.Errorf("docs/SECURITY.md: %q has no practice page, but its row names %q", topic, row.page)
 		}
 	}
 	used := map[string]int{}
 	pendingSeen := map[string]bool{}
-	fset := token.NewFileSet()
-	files := 0
-	for _, path := range goFiles(t) {
-		rel := filepath.ToSlash(strings.TrimPrefix(path, repoRoot+string(filepath.Separator)))
-		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
-		if err != nil {
-			t.Errorf("%s: %v", rel, err)
-			continue
+	for _, c := range securityComments(t) {
+		used[c.topic]++
+		switch {
+		case topics[c.topic]:
+		case pendingRetag[c.file][c.topic] != "":
+			pendingSeen[c.file+" "+c.topic] = true
+		default:
+			t.Errorf("%s: SECURITY(%s) names no topic of docs/SECURITY.md; use the slug of the practice page that explains it (%s) or, if none does, add a row there",
+				c.where, c.topic, strings.Join(sortedKeys(slugs), ", "))
 		}
-		files++
-		for _, group := range f.Comments {
-			for _, c := range group.List {
-				for i, line := range commentLines(c.Text) {
-					m := securityTag.FindStringSubmatch(line)
-					if m == nil {
-						continue
-					}
-					tag := m[1]
-					used[tag]++
-					pos := fset.Position(c.Slash)
-					where := fmt.Sprintf("%s:%d", rel, pos.Line+i)
-					switch {
-					case slugs[tag], notPractices[tag] != "":
-					case pendingRetag[rel][tag] != "":
-						pendingSeen[rel+" "+tag] = true
-					default:
-						t.Errorf("%s: SECURITY(%s) names no practice; use the slug of the page that explains it (%s) or, if none does, add it to notPractices with a reason",
-							where, tag, strings.Join(sortedKeys(slugs), ", "))
-					}
-				}
-			}
-		}
-	}
-	if files < 50 {
-		t.Fatalf("only %d Go files found under %s: is the walk wrong?", files, repoRoot)
 	}
 	for file, tags := range pendingRetag {
 		for old, new := range tags {
@@ -96,13 +62,13 @@ func TestSecurityTags_NameAPracticeSlug(t *testing.T) {
 			}
 		}
 	}
-	for tag := range notPractices {
-		if used[tag] == 0 {
-			t.Errorf("notPractices lists %q, which no SECURITY tag uses: remove it", tag)
+	for topic := range topics {
+		if used[topic] == 0 {
+			t.Errorf("docs/SECURITY.md has a row for %q, which no SECURITY comment uses: remove it", topic)
 		}
 	}
 	if used["fixation"] == 0 || used["csrf"] == 0 {
-		t.Errorf("found no SECURITY(fixation) or SECURITY(csrf) tag: is the comment parsing wrong? Tags seen: %v", used)
+		t.Errorf("found no SECURITY(fixation) or SECURITY(csrf) comment: is the comment parsing wrong? Topics seen: %v", used)
 	}
 }
 

@@ -26,8 +26,7 @@ const redisCounterTimeout = 2 * time.Second
 //
 // SECURITY(throttling): limits held in one process's memory multiply by
 // the number of replicas; a shared counter keeps "10 failures per account"
-// true across all of them — ASVS 5.0 6.3.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+// true across all of them — ASVS 5.0 6.3.1.
 type LimitCounter struct {
 	pool   *redis.Pool
 	prefix string
@@ -60,11 +59,12 @@ func (c *LimitCounter) Increment(key string, currentWindow time.Time) error {
 // IncrementBy adds amount to key's count in the window starting at
 // currentWindow, atomically with setting the key's expiry.
 //
-// SECURITY(throttling): every counter key expires — two windows and a
-// second after it was written, just past the last moment httprate reads it
-// as the "previous" window — so Redis never fills with stale counters, and
-// a flood of made-up emails costs the attacker more than it costs us —
-// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+// Every key expires two windows and a second after it was written, just
+// past the last moment httprate reads it as the "previous" window.
+//
+// SECURITY(throttling): Redis never fills with stale counters, so a flood
+// of made-up emails costs the attacker more than it costs us — ASVS 5.0
+// 15.2.2.
 func (c *LimitCounter) IncrementBy(key string, currentWindow time.Time, amount int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), redisCounterTimeout)
 	defer cancel()
@@ -111,9 +111,9 @@ func (c *LimitCounter) windowLength() time.Duration {
 
 // key names the Redis key of key's count in window.
 //
-// SECURITY(throttling): keys are often email addresses; only a hash of them
-// appears in Redis key names, which show up in monitoring and `redis-cli
-// --scan` — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// SECURITY(throttling): keys are often email addresses; only a hash of
+// them appears in Redis key names, which monitoring and `redis-cli --scan`
+// show — ASVS 5.0 16.2.5.
 func (c *LimitCounter) key(key string, window time.Time) string {
 	sum := sha256.Sum256([]byte(key))
 	return c.prefix + hex.EncodeToString(sum[:16]) + ":" + strconv.FormatInt(window.UnixMilli(), 10)

@@ -42,11 +42,12 @@ func NewPool(rawURL string) *redis.Pool { return NewPoolTLS(rawURL, nil) }
 // roots, e.g. a managed Redis with a public certificate); it is copied, not
 // changed. tlsConfig has no effect on a redis:// URL.
 //
-// SECURITY(fail-closed): redigo has no timeouts by default and redisstore
-// ignores the request context, so one hung Redis would hang every request.
-// Connect, TLS handshake, read and write timeouts bound each call,
-// TestOnBorrow drops dead connections, MaxActive bounds the load put on
-// Redis — ASVS 5.0 13.2.6.
+// redigo has no timeouts by default and redisstore ignores the request
+// context, so one hung Redis would hang every request.
+//
+// SECURITY(fail-closed): connect, TLS handshake, read and write timeouts
+// bound each call, TestOnBorrow drops dead connections and MaxActive
+// bounds the load put on Redis — ASVS 5.0 13.2.6.
 func NewPoolTLS(rawURL string, tlsConfig *tls.Config) *redis.Pool {
 	dial := dialer(rawURL, tlsConfig)
 	return &redis.Pool{
@@ -68,9 +69,9 @@ func NewPoolTLS(rawURL string, tlsConfig *tls.Config) *redis.Pool {
 // errBadURL is what a pool with an unusable URL answers on every dial.
 //
 // SECURITY(logging): url.Parse's error, and redigo's for an opaque URL,
-// quote the whole URL, password included, and such an error reaches the
-// log through /readyz and the outage log; this one names no part of it —
-// https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// quote the whole URL, password included, and reach the log through
+// /readyz and the outage log; this one names no part of it — ASVS 5.0
+// 16.2.5.
 var errBadURL = errors.New("redisdb: the Redis URL is not a valid redis:// or rediss:// URL")
 
 // dialer returns the pool's dial function for rawURL.
@@ -104,20 +105,18 @@ func clientTLSConfig(host string, base *tls.Config) *tls.Config {
 	} else {
 		c = &tls.Config{}
 	}
-	// SECURITY(tls): the session store carries every session's data and
-	// the Redis password, so the server is always verified (chain and
-	// name): no caller can switch verification off — ASVS 5.0 12.3.2,
-	// https://cheatsheetseries.owasp.org/cheatsheets/Transport_Layer_Security_Cheat_Sheet.html
+	// SECURITY(tls): the store carries every session's data and the Redis
+	// password, so the server is always verified (chain and name): no
+	// caller can switch verification off — ASVS 5.0 12.3.2.
 	c.InsecureSkipVerify = false
 	// SECURITY(tls): the certificate must name the host in REDIS_URL, so
-	// a certificate issued by the same CA to another host is refused —
-	// ASVS 5.0 12.3.2, https://www.rfc-editor.org/rfc/rfc9525
+	// one the same CA issued to another host is refused — ASVS 5.0 12.3.2,
+	// RFC 9525.
 	if c.ServerName == "" {
 		c.ServerName = host
 	}
-	// SECURITY(tls): TLS 1.2 at least (1.0 and 1.1 are deprecated by
-	// RFC 8996), stated rather than left to Go's default, which a GODEBUG
-	// setting can lower — ASVS 5.0 12.1.1, https://www.rfc-editor.org/rfc/rfc8996
+	// SECURITY(tls): TLS 1.2 at least, stated rather than left to Go's
+	// default, which a GODEBUG setting can lower — ASVS 5.0 12.1.1, RFC 8996.
 	if c.MinVersion < tls.VersionTLS12 {
 		c.MinVersion = tls.VersionTLS12
 	}

@@ -162,14 +162,15 @@ const listRounds = 3
 // renewal moved in between. Its cost depends on this user's entries only:
 // no KEYS, SCAN or command over other users' keys.
 //
-// SECURITY(revocation): an entry is dropped only by the script, only
-// while it still names the key found gone — a renewal that moves it to a
-// new key between the read and the script is never mistaken for an ended
-// session (the guard tests race exactly this). An entry still moving after
-// listRounds checks is listed unchecked: listing a session that just ended
-// is harmless (revoking it is a no-op, the next List prunes it), hiding a
-// live one would leave its owner unable to end it — ASVS 5.0 7.5.2,
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#manual-session-expiration
+// An entry is dropped only by the script, only while it still names the
+// key found gone: a renewal that moves it to a new key between the read
+// and the script is never mistaken for an ended session (the guard tests
+// race exactly this). An entry still moving after listRounds checks is
+// listed unchecked: listing a session that just ended is harmless
+// (revoking it is a no-op, the next List prunes it).
+//
+// SECURITY(revocation): List never hides a live session, which would
+// leave its owner unable to end it — ASVS 5.0 7.5.2.
 func (g *Registry) List(ctx context.Context, userID int64) ([]session.Entry, error) {
 	conn, err := g.pool.GetContext(ctx)
 	if err != nil {

@@ -7,11 +7,11 @@ import "net/http"
 const MaxFormBytes = 64 << 10
 
 // LimitBody caps every request body at MaxFormBytes; reading past it fails
-// with *http.MaxBytesError, which the form parser turns into a 413.
+// with *http.MaxBytesError, which [CSRF] answers through bodyFailed as
+// [BodyTooLarge] (the app's 413).
 //
-// SECURITY(dos): bounded request bodies — ASVS 5.0 2.4.1 (anti-automation
-// against excessive calls and costly resources),
-// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+// SECURITY(dos): no request body is read past 64 KiB, so a large one
+// cannot exhaust memory — ASVS 5.0 15.2.2.
 func LimitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)

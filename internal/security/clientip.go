@@ -15,10 +15,9 @@ import (
 // each hop) is inside a trusted prefix; the first untrusted hop is the
 // client.
 //
-// SECURITY(ip-binding): X-Forwarded-For is attacker-controlled unless a proxy
-// we trust wrote it, so it is believed only from TRUSTED_PROXIES; chi's
-// deprecated RealIP (which believes any peer) is never used — ASVS 5.0
-// 4.1.3, https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/X-Forwarded-For#security_and_privacy_concerns
+// SECURITY(ip-binding): X-Forwarded-For is believed only from
+// TRUSTED_PROXIES; chi's deprecated RealIP (which believes any peer) is
+// never used — ASVS 5.0 4.1.3.
 func ClientIP(trusted []netip.Prefix) func(http.Handler) http.Handler {
 	if len(trusted) == 0 {
 		return middleware.ClientIPFromRemoteAddr

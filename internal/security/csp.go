@@ -10,8 +10,8 @@ const ContentSecurityPolicyValue = "default-src 'self'; script-src 'self'; style
 // ContentSecurityPolicy sets the Content-Security-Policy header on every
 // response, before the handler runs.
 //
-// SECURITY(headers): a strict CSP is the second line against XSS after
-// html/template's contextual escaping. The directives:
+// A strict CSP is the second line against XSS after html/template's
+// contextual escaping. The directives:
 //   - default-src, script-src, style-src, img-src 'self': only files served
 //     by this origin; no 'unsafe-inline', so an injected <script> or style=""
 //     does not run. The templates keep it that way: no inline script or
@@ -23,7 +23,8 @@ const ContentSecurityPolicyValue = "default-src 'self'; script-src 'self'; style
 //   - base-uri 'none': an injected <base> cannot re-point relative URLs.
 //   - object-src 'none': no plugins.
 //
-// ASVS 5.0 3.4.3, https://cheatsheetseries.owasp.org/cheatsheets/Content_Security_Policy_Cheat_Sheet.html
+// SECURITY(headers): only this origin's scripts and styles run, and no
+// site may frame the pages — ASVS 5.0 3.4.3, 3.4.6.
 func ContentSecurityPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", ContentSecurityPolicyValue)

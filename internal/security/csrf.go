@@ -17,11 +17,13 @@ const CSRFField = "csrf_token"
 // subdomain, same-site but another origin, is refused too); without that
 // header, only when Origin names our Host; with neither header it passes.
 //
-// SECURITY(csrf): net/http's CrossOriginProtection is the first layer;
-// SameSite=Strict on the cookie is the second; the per-session synchronizer
-// token (CSRF below) is the third, and the only one that also covers
-// clients sending neither Sec-Fetch-Site nor Origin — ASVS 5.0 3.5.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#fetch-metadata-headers
+// net/http's CrossOriginProtection is the first layer against CSRF;
+// SameSite=Strict on the cookie is the second; the synchronizer token
+// ([CSRF]) is the third, and the only one that also covers clients sending
+// neither Sec-Fetch-Site nor Origin.
+//
+// SECURITY(csrf): a state-changing request a browser marks as coming from
+// another origin is refused before any handler — ASVS 5.0 3.5.1, 3.5.3.
 func CrossOrigin(deny http.Handler) func(http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(deny)
@@ -61,8 +63,7 @@ func ClassifyBodyError(err error) BodyFailure {
 //
 // SECURITY(csrf): a per-session random token in every form, the login form
 // included (login CSRF signs the victim into the attacker's account),
-// compared in constant time — ASVS 5.0 3.5.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Cross-Site_Request_Forgery_Prevention_Cheat_Sheet.html#synchronizer-token-pattern
+// compared in constant time — ASVS 5.0 3.5.1.
 func CSRF(want func(*http.Request) string, deny http.Handler, bodyFailed func(http.ResponseWriter, *http.Request, BodyFailure)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -14,11 +14,14 @@ const anonCSRFLifetime = 2 * time.Hour
 // server-side session: a random value in a cookie of its own, repeated in
 // the form (double submit). Nothing is stored on the server.
 //
-// SECURITY(csrf): anonymous visitors cost no store write; the cookie is
-// __Host- (a sibling subdomain or a plain-HTTP attacker cannot plant or
-// overwrite it, which is what breaks naive double submit), HttpOnly,
-// SameSite=Strict and short-lived, on top of the cross-origin check —
-// ASVS 5.0 3.5.1, CSRF CS "signed double-submit cookie".
+// Anonymous visitors cost no store write. The cookie is __Host- (a sibling
+// subdomain or a plain-HTTP attacker cannot plant or overwrite it, which
+// is what breaks naive double submit), HttpOnly, SameSite=Strict and
+// short-lived, on top of the cross-origin check.
+//
+// SECURITY(csrf): the login and sign-up forms are protected without a
+// session, by a __Host- double-submit cookie an attacker cannot plant —
+// ASVS 5.0 3.5.1.
 type AnonCSRF struct {
 	name   string
 	secure bool

@@ -10,11 +10,12 @@ import (
 
 // The default build: every defence is always on.
 //
-// SECURITY(exposure): the switches of the contrast build (contrast_on.go,
-// build tag "contrast", `make demo-insecure`) are not compiled into the
-// default binary at all, so no setting can turn a defence off in a
-// deployment — TestContrast_AbsentFromTheDefaultBuild checks the binary —
-// https://owasp.org/Top10/A05_2021-Security_Misconfiguration/
+// The switches of the contrast build (contrast_on.go, build tag
+// "contrast", `make demo-insecure`) are not compiled in;
+// TestContrast_AbsentFromTheDefaultBuild checks the binary.
+//
+// SECURITY(deployment): no setting can turn a defence off in a deployment
+// of the default binary — ASVS 5.0 15.2.3.
 
 const contrastBuild = false
 

@@ -15,7 +15,7 @@ import (
 
 // SECURITY(fail-closed): every failure answers a generic page with no stack,
 // SQL or Redis text; the details go to the log with the request id —
-// ASVS 5.0 16.5.1, https://cheatsheetseries.owasp.org/cheatsheets/Error_Handling_Cheat_Sheet.html
+// ASVS 5.0 16.5.1.
 
 // errorPage renders a page that needs nothing from the session, so it
 // works when the session store itself is down.
@@ -84,8 +84,9 @@ func (a *app) csrfRefused(w http.ResponseWriter, r *http.Request) {
 // in whole seconds, and one page for every case — the text does not say
 // which budget ran out, so it cannot tell whether an account exists.
 //
-// SECURITY(throttling): ASVS 5.0 6.3.1, 6.3.8, RFC 6585 §4 —
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#protect-against-automated-attacks
+// SECURITY(throttling): one answer whichever budget ran out, so a
+// throttled login tells nothing about the account — ASVS 5.0 6.3.1, 6.3.8,
+// RFC 6585 §4.
 func (a *app) tooManyAttempts(w http.ResponseWriter, r *http.Request, retryAfter time.Duration) {
 	w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
 	a.errorPage(w, r, http.StatusTooManyRequests, "Too many attempts. Please wait a while before trying again.")

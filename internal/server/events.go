@@ -12,8 +12,7 @@ import (
 // short id (derived from its store key), never a token, password or hash.
 //
 // SECURITY(logging): authentication and session events are logged, and
-// secrets never are — ASVS 5.0 16.2.5, 16.3.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#which-events-to-log
+// secrets never are — ASVS 5.0 16.2.5, 16.3.1.
 func (a *app) securityEvent(r *http.Request, event string, attrs ...slog.Attr) {
 	base := []slog.Attr{
 		slog.String("event", event),

@@ -16,13 +16,13 @@ func (a *app) accountGet(w http.ResponseWriter, r *http.Request) {
 	a.render(w, r, http.StatusOK, "account", data)
 }
 
-// accountPasswordPost changes the password.
+// accountPasswordPost changes the password. The token is renewed keeping
+// the absolute deadline.
 //
-// SECURITY(revocation): the current password is required (a stolen session
-// alone cannot take over the account); the token is renewed keeping the
-// absolute deadline; "sign out other devices" (checked by default) ends
-// every other session at once — ASVS 5.0 6.2.3, 7.2.4, 7.4.3,
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#change-password-feature
+// SECURITY(revocation): the current password is required, so a stolen
+// session alone cannot take over the account, and "sign out other devices"
+// (checked by default) ends every other session — ASVS 5.0 6.2.3, 7.2.4,
+// 7.4.3.
 func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)
@@ -89,12 +89,13 @@ func (a *app) accountPasswordPost(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/profile", http.StatusSeeOther)
 }
 
-// accountDeletePost deletes the account and every session it has.
+// accountDeletePost deletes the account and every session it has. A
+// session that slips through finds no user and is destroyed by
+// authenticate.
 //
-// SECURITY(revocation): the password is always required here (the
-// action cannot be undone); all the user's sessions end before the user row
-// goes, and any session that slips through finds no user and is destroyed
-// by authenticate — ASVS 5.0 7.4.2.
+// SECURITY(revocation): the password is always asked for (the action
+// cannot be undone), and every session ends before the user row goes —
+// ASVS 5.0 7.4.2, 7.5.3.
 func (a *app) accountDeletePost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := userFrom(ctx)

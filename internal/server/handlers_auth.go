@@ -15,7 +15,7 @@ import (
 //
 // SECURITY(passwords): same status, same body and (through the dummy
 // bcrypt comparison) the same time whether or not the account exists —
-// ASVS 5.0 6.3.8, https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#authentication-and-error-messages
+// ASVS 5.0 6.3.8.
 const loginFailed = "Email or password is incorrect."
 
 func (a *app) signupGet(w http.ResponseWriter, r *http.Request) {
@@ -29,7 +29,8 @@ func (a *app) signupPost(w http.ResponseWriter, r *http.Request) {
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	password := r.PostForm.Get("password")
 
-	// SECURITY(throttling): sign-ups are limited per client IP (auth.Throttle).
+	// SECURITY(throttling): sign-ups are limited per client IP
+	// (auth.Throttle) — ASVS 5.0 6.3.8.
 	ip := security.ClientAddr(ctx)
 	if wait, err := a.throttle.SignupWait(ip); err != nil {
 		a.unavailable(w, r, err)
@@ -124,11 +125,12 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// SECURITY(throttling): one unit of the account's and the client IP's
-	// budgets is taken before anything else, bcrypt included, atomically
-	// with the check: while either budget is spent every attempt is
-	// refused with the same 429 — the correct password too, and whether or
-	// not the account exists (auth.Throttle). Only a failure keeps it.
+	// One unit of the account's and the client IP's budgets is taken
+	// before anything else, bcrypt included, atomically with the check;
+	// only a failure keeps it (auth.Throttle).
+	// SECURITY(throttling): while either budget is spent every attempt is
+	// refused with the same 429, the correct password too, whether or not
+	// the account exists — ASVS 5.0 6.3.1, 6.3.8.
 	ip := security.ClientAddr(ctx)
 	reserved, wait, err := a.throttle.ReserveLogin(email, ip)
 	if err != nil {
@@ -191,8 +193,8 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if remember == "on" {
 		// SECURITY(cookie): a persistent cookie only when asked for, on
-		// this login; by default the cookie ends with the browser session —
-		// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
+		// this login; by default the cookie ends with the browser session
+		// — OWASP Session Management Cheat Sheet.
 		a.sessions.Remember(ctx)
 	}
 	a.anonCSRF.Clear(w, r) // the session carries the CSRF token from now on
@@ -217,11 +219,11 @@ func (a *app) logoutPost(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, err)
 		return
 	}
-	// SECURITY(logout): also ask the browser to clear what it holds: "cookies"
-	// clears the whole registrable domain (subdomains too); the header works
-	// only in secure contexts and leaves shared caches alone. Back is handled
-	// by no-store (session/writer.go), not by this — ASVS 5.0 14.3.1,
-	// https://developer.mozilla.org/en-US/docs/Web/HTTP/Reference/Headers/Clear-Site-Data
+	// "cookies" clears the whole registrable domain (subdomains too); the
+	// header works only in secure contexts and leaves shared caches alone.
+	// Back is handled by no-store (session/writer.go), not by this.
+	// SECURITY(logout): the browser is also asked to clear what it holds
+	// for the site — ASVS 5.0 14.3.1.
 	w.Header().Set("Clear-Site-Data", clearSiteData)
 	if userID != 0 {
 		a.securityEvent(r, "logout", slog.Int64("user_id", userID), slog.String("session", sid))

@@ -10,8 +10,7 @@ import "net/http"
 //
 // SECURITY(fixation): served only when LAB_ATTACKER_ADDR turns the lab on,
 // only to anonymous visitors (a planted cookie would replace a signed-in
-// one), behind the same CSRF checks as every form — ASVS 5.0 7.2.4,
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-id-generation-and-verification-permissive-and-strict-session-management
+// one), behind the same CSRF checks as every form — ASVS 5.0 7.2.4.
 func (a *app) labPlantPost(w http.ResponseWriter, r *http.Request) {
 	// A real token, issued by the app to the attacker (as any site that
 	// gives visitors a session would), planted in the learner's browser

@@ -76,7 +76,9 @@ func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bo
 	}()
 	u, err := a.users.ByID(ctx, who.ID)
 	if errors.Is(err, users.ErrNotFound) || (err == nil && u.Generation != who.Generation) {
-		// SECURITY(revocation): authenticated under an older password.
+		// SECURITY(revocation): a session authenticated under an older
+		// password, or of a deleted account, is ended — ASVS 5.0 7.4.2,
+		// 7.4.3.
 		if err := a.sessions.Logout(ctx); err != nil {
 			return users.User{}, false, err
 		}
@@ -102,14 +104,12 @@ func (a *app) checkOwnPassword(r *http.Request, password string) (users.User, bo
 // reauthenticate applies the re-authentication rule to a sensitive POST.
 // Within REAUTH_WINDOW of the last password check (and when always is
 // false) it passes without asking. Otherwise the form's `password` must be
-// right; a right one counts as a fresh authentication: new token, same
-// absolute deadline.
+// right; a right one is a fresh authentication: new token, same absolute
+// deadline.
 //
-// SECURITY(revocation): ending sessions and deleting the account need a recent
-// password check, so a borrowed unlocked browser or a stolen cookie cannot
-// lock the owner out or destroy the account — ASVS 5.0 7.5.2 (ending
-// sessions), 7.5.3 (deleting the account),
-// https://cheatsheetseries.owasp.org/cheatsheets/Authentication_Cheat_Sheet.html#require-re-authentication-for-sensitive-features
+// SECURITY(revocation): ending sessions and deleting the account need a
+// recent password check, so a borrowed browser or a stolen cookie cannot
+// lock the owner out or destroy the account — ASVS 5.0 7.5.2, 7.5.3.
 func (a *app) reauthenticate(r *http.Request, always bool) error {
 	ctx := r.Context()
 	if !always && !a.needsReauth(r) {
@@ -243,8 +243,9 @@ func signedOutOthersMessage(n int) string {
 	return strconv.Itoa(n) + " other sessions have ended."
 }
 
-// activeSessions lists the user's live sessions (the practice pages count
-// them; the profile does not, to stay at one store read).
+// activeSessions returns the user's live sessions, for the practice pages
+// that show how many there are (the profile does not, to stay at one store
+// read).
 func (a *app) activeSessions(r *http.Request) ([]session.Entry, error) {
 	return a.sessions.List(r.Context(), userFrom(r.Context()).ID)
 }

@@ -40,8 +40,7 @@ func noticeFrom(ctx context.Context) string {
 //
 // SECURITY(logging): an incoming X-Request-Id is not trusted (chi's
 // RequestID middleware would adopt it), so a client cannot forge or
-// collide log correlation ids — ASVS 5.0 16.2.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html
+// collide log correlation ids — ASVS 5.0 16.2.1.
 func (a *app) requestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
@@ -230,8 +229,7 @@ func (a *app) redirectIfSignedIn(next http.Handler) http.Handler {
 //
 // SECURITY(redirects): only a same-site absolute path is followed after
 // login; "//host", "/\host", schemes and hosts are ignored, so the login
-// form cannot be used as an open redirect — ASVS 5.0 3.7.2,
-// https://cheatsheetseries.owasp.org/cheatsheets/Unvalidated_Redirects_and_Forwards_Cheat_Sheet.html
+// form cannot be used as an open redirect — ASVS 5.0 3.7.2.
 func safeNext(next string) string {
 	if len(next) == 0 || len(next) > 2048 || next[0] != '/' {
 		return ""

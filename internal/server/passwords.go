@@ -52,7 +52,8 @@ func (a *app) passwordError(w http.ResponseWriter, r *http.Request, err error) {
 // slot busy, or the database failing, the old hash stays and the upgrade
 // happens at a later login.
 //
-// SECURITY(passwords): see auth.Hasher.NeedsRehash — ASVS 5.0 11.4.2.
+// SECURITY(passwords): raising BCRYPT_COST upgrades each hash at its
+// owner's next login (auth.Hasher.NeedsRehash) — ASVS 5.0 11.4.2.
 func (a *app) upgradeHash(r *http.Request, u users.User, password string) {
 	if !a.hasher.NeedsRehash(u.PasswordHash) {
 		return

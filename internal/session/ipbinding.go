@@ -18,12 +18,12 @@ const (
 // CheckIP compares the client IP of a request with the IP the session is
 // bound to.
 //
+// IP binding is a secondary control: addresses change legitimately and
+// attackers can share one, so the policy is a documented choice, not a
+// guarantee.
+//
 // SECURITY(ip-binding): a stolen cookie replayed from another network is
-// refused (strict, subnet) or at least recorded (log). IP binding is a
-// secondary control — addresses change legitimately and attackers can
-// share one — so the policy is a documented choice, not a guarantee —
-// ASVS 5.0 8.2.4 (contextual attributes),
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#binding-the-session-id-to-other-user-properties
+// refused (strict, subnet) or at least recorded (log) — ASVS 5.0 8.2.4.
 func CheckIP(policy config.IPBinding, bound, current netip.Addr) IPVerdict {
 	if policy == config.IPBindingOff {
 		return IPAllowed

@@ -84,17 +84,15 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	sm := scs.New()
 	sm.Store = store
 	sm.Codec = compactCodec{}
-	// SECURITY(timeouts): idle timeout and absolute lifetime are enforced by
-	// the server — the store entry expires at min(last activity + idle,
-	// created + lifetime) and scs refuses to load it afterwards, whatever
-	// the browser keeps — ASVS 5.0 7.3.1, 7.3.2,
-	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#session-expiration
+	// The store entry expires at min(last activity + idle, created +
+	// lifetime) and scs refuses to load it afterwards.
+	// SECURITY(timeouts): the server enforces the idle timeout and the
+	// absolute lifetime, whatever the browser keeps — ASVS 5.0 7.3.1, 7.3.2.
 	sm.IdleTimeout = opts.IdleTimeout
 	sm.Lifetime = opts.Lifetime
-	// SECURITY(cookie): __Host- prefix (so Secure, Path=/ and no Domain are
-	// enforced by the browser), HttpOnly (no JavaScript access), SameSite=Strict
-	// (never sent on cross-site requests) — ASVS 5.0 3.3.1–3.3.4,
-	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#cookies
+	// SECURITY(cookie): __Host- prefix (the browser enforces Secure, Path=/
+	// and no Domain), HttpOnly (no JavaScript access), SameSite=Strict (never
+	// sent on cross-site requests) — ASVS 5.0 3.3.1–3.3.4.
 	sm.Cookie.Name = opts.CookieName
 	sm.Cookie.Secure = opts.Secure
 	sm.Cookie.HttpOnly = true
@@ -106,12 +104,11 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	// at start-up keep it across restarts, and Max-Age is not a timeout: the
 	// server-side deadlines above are what end the session.
 	sm.Cookie.Persist = false
+	// It does not help against someone who can write to the store, and the
+	// session data (user id, IP) still leaks.
 	// SECURITY(storage): the store holds SHA-256(token), never the token, so
-	// a read-only leak of the store (a dump, a backup) holds no usable
-	// token; it does not help against someone who can write to the store,
-	// and the session data (user id, IP) still leaks. Hashing goes beyond
-	// ASVS (7.2.3 asks only for the token's entropy) —
-	// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#built-in-session-management-implementations
+	// a read-only leak (a dump, a backup) holds no usable token; this goes
+	// beyond ASVS 5.0 7.2.3, which asks only for the token's entropy.
 	sm.HashTokenInStore = true
 	// SECURITY(fail-closed): a store that cannot load or save a session
 	// answers 503; scs then does not call the handler, so no signed-in page
@@ -244,9 +241,8 @@ func (m *Manager) Remembered(ctx context.Context) bool { return m.scs.GetBool(ct
 // up to refreshEvery.
 //
 // SECURITY(cookie): a persistent cookie never outlives the session it
-// carries; the server's idle and absolute deadlines still end the session
-// (Max-Age is not a timeout) — ASVS 5.0 7.3.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#expire-and-max-age-attributes
+// carries; the server's deadlines still end the session (Max-Age is not a
+// timeout) — ASVS 5.0 7.3.1.
 func (m *Manager) capRememberedCookie(h http.Header, st *reqState) {
 	if st == nil || st.session == nil {
 		return
@@ -308,19 +304,21 @@ type StillValid func(ctx context.Context) (bool, error)
 // registers it in the user's session registry; then it asks stillValid
 // and ends the session if the credentials changed meanwhile.
 //
-// SECURITY(revocation): a password change (or an account deletion) bumps
-// the generation, then ends the sessions it finds in the registry. A login
-// that checked the old password registers first and reads the generation
-// after: either the change's list came later and found it, or this read
-// comes later and sees the bump — no interleaving leaves a session of the
-// old password alive — ASVS 5.0 7.4.3.
+// A password change (or an account deletion) bumps the generation, then
+// ends the sessions it finds in the registry. A login that checked the old
+// password registers first and reads the generation after: either the
+// change's list came later and found it, or this read comes later and
+// sees the bump.
 //
-// SECURITY(fixation): the token is renewed BEFORE the user id is stored and
-// before anything is written, so a token planted in the victim's browser
-// (or the anonymous token that carried the login form's CSRF token) is
-// deleted from the store and never becomes authenticated. The store only
-// ever loads tokens it issued (strict mode) —
-// ASVS 5.0 7.2.4, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#renew-the-session-id-after-any-privilege-level-change
+// SECURITY(revocation): no interleaving of a login and a password change
+// leaves a session of the old password alive — ASVS 5.0 7.4.3.
+//
+// The store only ever loads tokens it issued (strict mode).
+//
+// SECURITY(fixation): the token is renewed before the user id is stored
+// and before anything is written, so a planted token (or the anonymous one
+// that carried the login form's CSRF token) is deleted from the store and
+// never becomes authenticated — ASVS 5.0 7.2.4.
 func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, stillValid StillValid) error {
 	ctx := r.Context()
 	userID := id.UserID
@@ -366,7 +364,7 @@ func (m *Manager) Login(r *http.Request, id Identity, clientIP netip.Addr, still
 //
 // SECURITY(revocation): the registry of one user stays bounded, so
 // endless logins of one account cannot grow the store or make /sessions
-// slow for everyone — ASVS 5.0 7.5.2.
+// slow for everyone — ASVS 5.0 7.1.2.
 func (m *Manager) capSessions(ctx context.Context, userID int64) error {
 	entries, err := m.store.Registry.List(ctx, userID) // oldest first
 	if err != nil || len(entries) <= m.maxSessions {
@@ -405,12 +403,12 @@ func (m *Manager) verify(ctx context.Context, stillValid StillValid) error {
 }
 
 // Reauthenticated records a fresh password check in this session: the
-// token is renewed, the absolute deadline kept.
+// token is renewed, the absolute deadline kept (RenewToken would reset
+// it, so it is read first and restored).
 //
 // SECURITY(fixation): a new token at re-authentication and at password
-// change too; RenewToken would reset the absolute deadline, so it is read
-// first and restored, or a re-authentication would extend the session past
-// its lifetime — ASVS 5.0 7.2.4, 7.3.2.
+// change too, without extending the session past its lifetime — ASVS 5.0
+// 7.2.4, 7.3.2.
 func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr, generation int64, stillValid StillValid) error {
 	ctx := r.Context()
 	if m.hooks.Authenticating != nil {
@@ -444,13 +442,15 @@ func (m *Manager) Reauthenticated(r *http.Request, clientIP netip.Addr, generati
 // never points at a session the store does not have. renewedFrom is the
 // store key a re-authentication renewed from ("" at login).
 //
-// SECURITY(revocation): a renewal racing the end of its session must not
-// come back under the new token. The guard checks the session's tombstone
-// after the save; the registry moves the entry to the new key only while
-// it still points at the old one; and the tombstone is checked once more
-// after that move. Whoever ends the session writes its tombstone, then
-// re-reads the registry: either it sees the new key and deletes it, or
-// this check sees the tombstone — ASVS 5.0 7.4.1, 7.5.2.
+// The guard checks the session's tombstone after the save; the registry
+// moves the entry to the new key only while it still points at the old
+// one; and the tombstone is checked once more after that move. Whoever
+// ends the session writes its tombstone, then re-reads the registry:
+// either it sees the new key and deletes it, or this check sees the
+// tombstone.
+//
+// SECURITY(revocation): a renewal racing the end of its session never
+// comes back under the new token — ASVS 5.0 7.4.1, 7.5.2.
 func (m *Manager) saveAndRegister(ctx context.Context, userID int64, clientIP netip.Addr, now time.Time, renewedFrom string) error {
 	sid := m.CurrentID(ctx)
 	watch(ctx, sid)
@@ -548,10 +548,9 @@ func (m *Manager) keepUntil(ctx context.Context, now time.Time) time.Time {
 
 // Logout ends the session and removes it from the registry.
 //
-// SECURITY(logout): Destroy deletes the entry from the store — a copied
-// cookie is dead at once — and makes scs send an expired cookie
-// (Max-Age=0) — ASVS 5.0 7.4.1,
-// https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#manual-session-expiration
+// SECURITY(logout): Destroy deletes the entry from the store, so a copied
+// cookie is dead at once, and makes scs send an expired cookie
+// (Max-Age=0) — ASVS 5.0 7.4.1.
 func (m *Manager) Logout(ctx context.Context) error {
 	userID, sid, token := m.UserID(ctx), m.CurrentID(ctx), m.scs.Token(ctx)
 	if userID != 0 && sid != "" && token != "" {

@@ -27,9 +27,9 @@ func (g *guardWriter) finish() {
 	}
 }
 
-// SECURITY(logout): a page that reads or writes the session must not be
-// stored by the browser or a proxy: after logout, Back must not show it —
-// ASVS 5.0 14.3.2, https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html#web-content-caching-and-clear-site-data
+// SECURITY(logout): a page that reads or writes the session is not stored
+// by the browser or a proxy, so after logout Back cannot show it — ASVS 5.0
+// 14.3.2.
 func (g *guardWriter) WriteHeader(code int) {
 	if g.sealed || g.wroteHeader {
 		return

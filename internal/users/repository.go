@@ -101,7 +101,7 @@ func (r *Repository) UpdatePasswordHash(ctx context.Context, id int64, hash []by
 // returns ErrChanged (another change won) or ErrNotFound.
 //
 // SECURITY(revocation): compare-and-set, so two concurrent changes cannot
-// both report success while only one password works — ASVS 5.0 6.2.3.
+// both report success while only one password works — ASVS 5.0 15.4.2.
 func (r *Repository) ChangePassword(ctx context.Context, id int64, oldHash, newHash []byte) (generation int64, err error) {
 	err = r.db.SQL.QueryRowContext(ctx, r.db.Rebind(
 		`UPDATE users SET password_hash = ?, credential_generation = credential_generation + 1

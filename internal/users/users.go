@@ -21,10 +21,11 @@ var (
 
 // User is a registered account.
 //
-// SECURITY(logging): the password hash must never reach a log, an error
-// message or a page: an offline cracker needs nothing else. String, GoString
-// and LogValue leave it out, and JSON skips it, so that printing or logging a
-// User is safe. https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// String, GoString and LogValue leave the password hash out, and JSON
+// skips it, so that printing or logging a User is safe.
+//
+// SECURITY(logging): the password hash, all an offline cracker needs,
+// never reaches a log, an error message or a page — ASVS 5.0 16.2.5.
 type User struct {
 	ID           int64
 	Email        string // normalized, see NormalizeEmail
