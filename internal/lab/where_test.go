@@ -51,8 +51,8 @@ func TestSecurityTags_NameAPracticeSlug(t *testing.T) {
 		case pendingRetag[c.file][c.topic] != "":
 			pendingSeen[c.file+" "+c.topic] = true
 		default:
-			t.Errorf("%s: SECURITY(%s) names no topic of docs/SECURITY.md; use the slug of the practice page that explains it (%s) or, if none does, add a row there",
-				c.where, c.topic, strings.Join(sortedKeys(slugs), ", "))
+			t.Errorf("%s: SECURITY(%s) names no topic of docs/SECURITY.md (%s): use the slug of the practice page that explains it or, if no page does, add a row there",
+				c.where, c.topic, strings.Join(sortedKeys(topics), ", "))
 		}
 	}
 	for file, tags := range pendingRetag {
