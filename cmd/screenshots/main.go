@@ -14,13 +14,13 @@
 // It needs Chromium at /usr/bin/chromium (apt-get install chromium; or
 // -chromium PATH) and nothing from the network. What it does, in order:
 //
-//  1. home.png: the home page, anonymous.
+//  1. docs/images/home.png: the home page, anonymous.
 //  2. Signs up learner@example.com (or logs in, when a previous run on the
-//     same database created it). practice-cookie.png: /practices/cookie,
-//     signed in, from its "Live evidence" down (after pressing its "Run
-//     document.cookie" button, when the page has one).
-//  3. csrf-refused.png: the app's refusal page after the attacker site's
-//     "Forge: log out" button (a 403 that says why).
+//     same database created it). docs/images/practice-cookie.png:
+//     /practices/cookie, signed in, from its "Live evidence" down (after
+//     pressing its "Run document.cookie" button, when the page has one).
+//  3. docs/images/csrf-refused.png: the app's refusal page after the
+//     attacker site's "Forge: log out" button (a 403 that says why).
 //  4. Checks the learner is still signed in.
 //
 // Each image is 1200 pixels wide and at most 900 high: the whole page

@@ -13,7 +13,9 @@
 // function, so main passes os.Getenv and tests pass a map.
 //
 // Security decisions are tagged `// SECURITY(topic):`, topic being the slug
-// of the practice page that explains them (/practices/{slug}); list them with
+// of the practice page that explains them (/practices/{slug}) or one of the
+// few others docs/SECURITY.md lists, with each topic's standards; list them
+// with
 //
 //	grep -rn 'SECURITY(' internal/config
 package config

@@ -4,8 +4,12 @@
 // DATABASE_URL is a postgres URL.
 //
 // [Open] configures each driver for concurrent web traffic (SQLite in WAL
-// mode with a busy timeout and immediate write transactions; a bounded pgx
-// pool), and [DB.Migrate] applies the embedded goose migrations of package
-// migrations. Repositories write their queries with "?" placeholders and pass
-// them through [DB.Rebind], which is all that differs between the dialects.
+// mode with a busy timeout and immediate write transactions, in a file
+// only its owner can read; a bounded pgx pool with connect and statement
+// timeouts), and its errors never show the database password.
+// [DB.Migrate] applies the embedded goose migrations of package
+// migrations, under an advisory lock on PostgreSQL so that replicas may
+// start at once. Repositories write their queries with "?" placeholders and
+// pass them through [DB.Rebind], which is all that differs between the
+// dialects.
 package database

@@ -3,7 +3,8 @@
 // redisstore behind the revocation guard (store.go) — the per-user session
 // registry (registry.go), the tombstones of ended sessions
 // (tombstones.go) and the shared login-throttling counter
-// (limitcounter.go). No other package imports redigo.
+// (limitcounter.go). No other package of the app imports redigo (tests,
+// internal/testenv and cmd/bench do, to set up and measure Redis).
 //
 // Every key it writes starts with the namespace (DefaultNamespace in
 // production, a random one per test) and expires. docs/REDIS-CLUSTER.md

@@ -1,6 +1,10 @@
 // Package testenv gives every package's tests the real services they run
-// against: a migrated SQLite file, a migrated PostgreSQL schema of their own,
-// and (redis.go) Redis.
+// against: a migrated SQLite file (sqlite.go), a migrated PostgreSQL schema
+// of their own (postgres.go), Redis under a key prefix of their own
+// (redis.go), a private redis-server they can stop and start, with TLS and
+// ACL users when asked (redisserver.go, its CA from testca.go), and a TCP
+// proxy that can hang like a stuck server (proxy.go); and the fixtures
+// (fixtures.go): fresh users, made-up tokens, a log buffer.
 //
 // Tests never mock a database. A service that is not running skips the test
 // on a developer's machine and fails it in CI (CI=true), so that a missing

@@ -6,5 +6,8 @@
 // schema's CHECK constraint refuses any row that is not normalized. Password
 // hashes are stored and returned as they are given: hashing belongs to
 // package auth, and the hash never appears in a log line or a formatted
-// [User].
+// [User]. Each user has a credential generation that a password change or
+// an account deletion bumps ([Repository.ChangePassword],
+// [Repository.BumpGeneration]), so that a session authenticated before it
+// is no longer valid.
 package users
