@@ -201,11 +201,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.BcryptWait > maxBcryptWait {
 		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
 	}
-	// 10 failed logins per account and 50 per client IP in any 15 minutes by default:
-	// a million guesses at one account would take years, while a person who
-	// mistypes, or a classroom behind one NAT, is rarely stopped. NIST SP
-	// 800-63B-4 §3.2.2 caps *consecutive* failures per account at 100 with
-	// no window; 10 per 15 minutes lets up to 960 a day through.
+	// By default 10 failed logins per account and 50 per client IP in any
+	// 15 minutes: a million guesses at one account would take years, while
+	// a person who mistypes, or a classroom behind one NAT, is rarely
+	// stopped. NIST SP 800-63B-4 §3.2.2 caps *consecutive* failures per
+	// account at 100 with no window; 10 per 15 minutes lets up to 960 a day
+	// through.
 	// SECURITY(throttling): failed logins are limited per account and per
 	// IP over a window, a documented deviation from NIST SP 800-63B-4
 	// §3.2.2 — ASVS 5.0 6.1.1, 6.3.1.

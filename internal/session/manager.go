@@ -104,8 +104,8 @@ func NewManager(opts Options, store *Store, onStoreError func(http.ResponseWrite
 	// at start-up keep it across restarts, and Max-Age is not a timeout: the
 	// server-side deadlines above are what end the session.
 	sm.Cookie.Persist = false
-	// It does not help against someone who can write to the store, and the
-	// session data (user id, IP) still leaks.
+	// Hashing does not help against someone who can write to the store,
+	// and the session data (user id, IP) still leaks.
 	// SECURITY(storage): the store holds SHA-256(token), never the token, so
 	// a read-only leak (a dump, a backup) holds no usable token; this goes
 	// beyond ASVS 5.0 7.2.3, which asks only for the token's entropy.
