@@ -8,7 +8,7 @@ CONTRAST_BIN  ?= bin/sessionlab-contrast
 # `make` alone builds and starts the app, like `make run`.
 .DEFAULT_GOAL := run
 
-.PHONY: help run demo demo-insecure contrast test sessioncheck migrate lint build build-contrast cert e2e bench fuzz soak stack
+.PHONY: help run demo demo-insecure contrast test sessioncheck migrate lint build build-contrast cert e2e bench fuzz soak stack rename
 
 # The environment of `make demo` and `make demo-insecure`.
 DEMO_ENV = ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m
@@ -124,3 +124,10 @@ build:
 build-contrast:
 	@echo "building… $(CONTRAST_BIN) (build tag contrast: the attack lab's switches; never deploy it)"
 	@$(GO) build -tags contrast -o $(CONTRAST_BIN) ./cmd/web
+
+## rename: give a fork its own module path, e.g. make rename MODULE=example.com/you/app: go.mod's
+## module line and every file naming the old path (imports included), then go build ./...
+rename:
+	@if [ -z "$(MODULE)" ]; then echo "usage: make rename MODULE=example.com/you/app" >&2; exit 2; fi
+	$(GO) run ./cmd/rename -module '$(MODULE)'
+	$(GO) build ./...
