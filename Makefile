@@ -1,23 +1,50 @@
 # Session Lab — the commands the README documents. CI runs them too (.ci/run).
+# `make help` lists the targets with the `## target: what it does` lines below.
 
 GO            ?= go
-STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+BIN           ?= bin/sessionlab
+CONTRAST_BIN  ?= bin/sessionlab-contrast
 
-.PHONY: run demo demo-insecure contrast test sessioncheck migrate lint build cert e2e bench fuzz soak stack
+# `make` alone builds and starts the app, like `make run`.
+.DEFAULT_GOAL := run
 
-## run: start the app on its embedded default (SQLite, no Redis) at http://localhost:8080
-run:
-	$(GO) run ./cmd/web
+.PHONY: help run demo demo-insecure contrast test sessioncheck migrate lint build build-contrast cert e2e bench fuzz soak stack rename
+
+# The environment of `make demo` and `make demo-insecure`.
+DEMO_ENV = ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m
+
+# run-binary runs a built binary ($(1), with any VAR=value before it) in the
+# foreground. Ctrl-C sends SIGINT to the whole process group: the app shuts
+# down and exits 0, and the shell, which traps the signal instead of dying
+# of it, waits for it. A binary ended by SIGINT or SIGTERM (130, 143) is a
+# stop, not a failure, so make prints no "Error" line; any other non-zero
+# exit is passed on.
+define run-binary
+trap : INT TERM; $(1); s=$$?; \
+case $$s in 130) echo "stopped (SIGINT)"; exit 0;; 143) echo "stopped (SIGTERM)"; exit 0;; esac; exit $$s
+endef
+
+## help: list the targets with what each one does
+help:
+	@echo "make TARGET (make alone: make run)"
+	@awk '/^## [a-z][a-z0-9-]*:/ { t = $$2; sub(/:$$/, "", t); sub(/^## [^:]*: */, ""); printf "  %-15s %s\n", t, $$0; more = 1; next } \
+		more && /^## / { sub(/^## */, ""); printf "  %-15s %s\n", "", $$0; next } { more = 0 }' $(firstword $(MAKEFILE_LIST))
+
+## run: build bin/sessionlab and start it on its embedded default (SQLite, no Redis) at http://localhost:8080;
+## Ctrl-C stops it gracefully
+run: build
+	@$(call run-binary,./$(BIN))
 
 ## demo: the app with the attack lab on: the attacker's site at http://127.0.0.1:8081 (another site
 ## than http://localhost:8080), idle timeout 2m, lifetime 10m. For a classroom, never for a deployment.
-demo:
-	ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m $(GO) run ./cmd/web
+demo: build
+	@$(call run-binary,$(DEMO_ENV) ./$(BIN))
 
-## demo-insecure: the contrast build (build tag "contrast"): like demo, plus /lab/defences to switch single
-## defences off and watch the same attacks succeed; a red banner on every page. NEVER deploy it.
-demo-insecure:
-	ADDR=localhost:8080 LAB_ATTACKER_ADDR=127.0.0.1:8081 SESSION_IDLE_TIMEOUT=2m SESSION_LIFETIME=10m $(GO) run -tags contrast ./cmd/web
+## demo-insecure: the contrast build (build tag "contrast", bin/sessionlab-contrast): like demo, plus
+## /lab/defences to switch single defences off and watch the same attacks succeed; a red banner on
+## every page. NEVER deploy it.
+demo-insecure: build-contrast
+	@$(call run-binary,$(DEMO_ENV) ./$(CONTRAST_BIN))
 
 ## contrast: the contrast build's tests: each lab attack succeeds once its single defence is off
 contrast:
@@ -82,12 +109,25 @@ migrate:
 cert:
 	$(GO) run ./cmd/devcert -dir certs
 
-## lint: gofmt, go vet and staticcheck
+## lint: gofmt, go vet and staticcheck (a tool in go.mod: `go tool staticcheck`, offline once modules are downloaded)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) tool staticcheck ./...
 
-## build: a single binary in bin/
+## build: the app as a single binary, bin/sessionlab
 build:
-	$(GO) build -o bin/sessionlab ./cmd/web
+	@echo "building… $(BIN) (the first build takes a minute or two, later ones are quick)"
+	@$(GO) build -o $(BIN) ./cmd/web
+
+## build-contrast: the contrast build (build tag "contrast") as bin/sessionlab-contrast, never bin/sessionlab
+build-contrast:
+	@echo "building… $(CONTRAST_BIN) (build tag contrast: the attack lab's switches; never deploy it)"
+	@$(GO) build -tags contrast -o $(CONTRAST_BIN) ./cmd/web
+
+## rename: give a fork its own module path, e.g. make rename MODULE=example.com/you/app: go.mod's
+## module line and every file naming the old path (imports included), then go build ./...
+rename:
+	@if [ -z "$(MODULE)" ]; then echo "usage: make rename MODULE=example.com/you/app" >&2; exit 2; fi
+	$(GO) run ./cmd/rename -module '$(MODULE)'
+	$(GO) build ./...
