@@ -95,12 +95,6 @@ func pingRedis(u string) error {
 	return err
 }
 
-// ownRedisLifeline is the write end of a pipe that is the stdin of the
-// shell watching the tests' own redis-server: when this process exits,
-// however it exits, the pipe closes and the shell stops the server. It is
-// never closed (nor garbage-collected, which would close it) before then.
-var ownRedisLifeline *os.File
-
 // startOwnRedis starts the redis-server RedisURL falls back to, on a free
 // loopback port, for the lifetime of this test binary.
 func startOwnRedis() (string, error) {
@@ -130,12 +124,18 @@ func startOwnRedis() (string, error) {
 		w.Close()
 		return "", err
 	}
-	go cmd.Wait() // reaps the shell if the server dies early
+	// w is the lifeline: when this process exits, however it exits, the
+	// pipe closes and the shell stops the server. This goroutine keeps it
+	// open (and out of the garbage collector, which would close it) until
+	// then, or until the shell has gone anyway.
+	go func() {
+		cmd.Wait()
+		w.Close()
+	}()
 	if err := waitForRedis(port, dialOpts); err != nil {
 		w.Close()
 		return "", fmt.Errorf("no answer on port %d: %v: %s", port, err, out.String())
 	}
-	ownRedisLifeline = w
 	return RedisServerOptions{}.url(port), nil
 }
 
