@@ -113,7 +113,7 @@ func startOwnRedis() (string, error) {
 	defer r.Close() // the shell's end, once it has it
 	// No test's cleanup can stop a server that outlives every test, so the
 	// shell does, when its stdin reaches end of file.
-	cmd := exec.Command("/bin/sh", append([]string{"-c", `redis-server "$@" & read -r _; kill $!`, "sh"}, args...)...)
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `redis-server "$@" & read -r _; kill $!; wait`, "sh"}, args...)...)
 	var out SyncBuffer // its log, shown if it does not come up
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &out
 	// Out of the terminal's process group, so that Ctrl-C does not kill
