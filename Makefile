@@ -53,7 +53,12 @@ contrast:
 
 ## test: every test, with the race detector, against the real stores (TESTFLAGS=-v for detail)
 test:
-	$(GO) test -race -count=1 $(TESTFLAGS) ./...
+	@skips=$$(mktemp) || exit 1; trap 'rm -f "$$skips"' EXIT; trap 'exit 130' INT TERM; \
+	echo "$(GO) test -race -count=1 $(TESTFLAGS) ./..."; \
+	TESTENV_SKIPS="$$skips" $(GO) test -race -count=1 $(TESTFLAGS) ./...; status=$$?; \
+	awk -F '\t' '!seen[$$0]++ { if ($$1 == "skip") s = s (s == "" ? "" : ", ") $$2 " (" $$3 ")"; else print $$2 ": " $$3 } \
+		END { if (s != "") print "skipped: " s }' "$$skips"; \
+	exit $$status
 
 ## e2e: the browser tests (e2e/, build tag e2e) in Chromium at /usr/bin/chromium, on SQLite and Redis;
 ## a failed test leaves its screenshot, page HTML and server log under $(E2E_ARTIFACTS)

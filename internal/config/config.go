@@ -325,7 +325,7 @@ func (l *loader) databaseURL() string {
 		return defaultDatabaseURL
 	}
 	if _, _, err := parseDatabaseURL(v); err != nil {
-		l.fail("DATABASE_URL", redact(v), err.Error())
+		l.fail("DATABASE_URL", Redact(v), err.Error())
 	}
 	return v
 }
@@ -336,7 +336,7 @@ func (l *loader) redisURL() string {
 		return ""
 	}
 	if err := checkRedisURL(v); err != nil {
-		l.fail("REDIS_URL", redact(v), err.Error())
+		l.fail("REDIS_URL", Redact(v), err.Error())
 	}
 	return v
 }
@@ -632,11 +632,12 @@ func urlError(err error) error {
 // passwordParam matches password=... in a URL query or a key=value DSN.
 var passwordParam = regexp.MustCompile(`(?i)(\b(?:ssl)?pass(?:word)?\s*=\s*)('[^']*'|[^\s&;]+)`)
 
-// redact masks the password of a URL's user info and any password=
-// parameter, for values that are shown in error messages.
+// Redact masks the password of a URL's user info and any password=
+// parameter (of a URL or a key=value DSN), for values that are shown in
+// error messages; it needs no valid URL. internal/database uses it too.
 //
 // SECURITY(logging): start-up errors end up in logs and CI output, which must not carry database or Redis passwords — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
-func redact(s string) string {
+func Redact(s string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
 		rest := s[i+len("://"):]
 		// The last "@" of the whole rest, not of the authority: when in

@@ -3,6 +3,8 @@ package database
 import (
 	"net/url"
 	"strings"
+
+	"github.com/sessionlab/sessionlab/internal/config"
 )
 
 // SECURITY(logging): a database password must never reach a log line or an
@@ -12,23 +14,12 @@ import (
 // https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
 
 // redactedURL returns dsn with any password (userinfo or "password" query
-// parameter) replaced by "xxxxx".
+// parameter) masked by config.Redact, or an error if dsn is no URL.
 func redactedURL(dsn string) (string, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
+	if _, err := url.Parse(dsn); err != nil {
 		return "", err
 	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxxxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String(), nil
+	return config.Redact(dsn), nil
 }
 
 // passwords returns the password(s) in dsn in every spelling a message could

@@ -23,7 +23,7 @@ func (a *app) errorPage(w http.ResponseWriter, r *http.Request, status int, mess
 	data := templateData{Title: http.StatusText(status), Message: message, Contrast: a.contrastBanner()}
 	var buf bytes.Buffer
 	if err := a.pages.byName["error"].ExecuteTemplate(&buf, "base", data); err != nil {
-		a.log.ErrorContext(r.Context(), "render error page", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+		a.log.ErrorContext(r.Context(), "render error page", slog.Any("err", err))
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
@@ -37,7 +37,7 @@ func (a *app) errorPage(w http.ResponseWriter, r *http.Request, status int, mess
 }
 
 func (a *app) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.ErrorContext(r.Context(), "server error", slog.String("request_id", requestIDFrom(r.Context())), slog.Any("err", err))
+	a.log.ErrorContext(r.Context(), "server error", slog.Any("err", err))
 	a.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
 }
 
@@ -56,7 +56,7 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 		a.errorPage(w, r, http.StatusConflict, "Your session was ended (signed out or revoked elsewhere) while this request was in progress. Please log in again.")
 		return
 	}
-	a.outage.failed(r.Context(), requestIDFrom(r.Context()), err)
+	a.outage.failed(r.Context(), err)
 	w.Header().Set("Retry-After", "5")
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 }
@@ -95,7 +95,7 @@ func (a *app) tooManyAttempts(w http.ResponseWriter, r *http.Request, retryAfter
 // hashingBusy answers a request that found every password-hashing slot
 // taken (auth.ErrBusy): 503 and a short Retry-After, instead of a queue.
 func (a *app) hashingBusy(w http.ResponseWriter, r *http.Request) {
-	a.log.WarnContext(r.Context(), "password hashing busy", slog.String("request_id", requestIDFrom(r.Context())))
+	a.log.WarnContext(r.Context(), "password hashing busy")
 	w.Header().Set("Retry-After", retryAfterSeconds(a.slots.MaxWait()))
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is busy. Please try again in a moment.")
 }

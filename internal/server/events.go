@@ -16,7 +16,6 @@ import (
 func (a *app) securityEvent(r *http.Request, event string, attrs ...slog.Attr) {
 	base := []slog.Attr{
 		slog.String("event", event),
-		slog.String("request_id", requestIDFrom(r.Context())),
 		slog.String("client_ip", security.ClientAddr(r.Context()).String()),
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "security", append(base, attrs...)...)

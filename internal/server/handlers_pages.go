@@ -62,7 +62,7 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 		{"session store", a.sessions.Store().Ping},
 	} {
 		if err := dep.ping(ctx); err != nil {
-			a.log.WarnContext(r.Context(), "not ready", "dependency", dep.name, "request_id", requestIDFrom(r.Context()), "err", err)
+			a.log.WarnContext(r.Context(), "not ready", "dependency", dep.name, "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte(dep.name + " unavailable\n"))
 			return

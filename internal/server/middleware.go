@@ -71,6 +71,45 @@ func requestIDFrom(ctx context.Context) string {
 	return id
 }
 
+// requestIDHandler adds the request id of the context (see requestID) to
+// every record logged with one, so that no log call has to: a.log's lines
+// in a request are *Context calls. The id comes first among the record's
+// own attributes (inside the logger's group, if it has one).
+type requestIDHandler struct{ slog.Handler }
+
+// withRequestID wraps h in a requestIDHandler (NewServer does, for a.log).
+func withRequestID(h slog.Handler) slog.Handler {
+	if _, ok := h.(requestIDHandler); ok {
+		return h
+	}
+	return requestIDHandler{h}
+}
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	id := ""
+	if ctx != nil {
+		id = requestIDFrom(ctx)
+	}
+	if id == "" {
+		return h.Handler.Handle(ctx, r)
+	}
+	withID := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	withID.AddAttrs(slog.String("request_id", id))
+	r.Attrs(func(a slog.Attr) bool {
+		withID.AddAttrs(a)
+		return true
+	})
+	return h.Handler.Handle(ctx, withID)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
+}
+
 // recoverPanic turns a panic into the generic 500 page and a log record
 // with the stack; the stack never reaches the client.
 func (a *app) recoverPanic(next http.Handler) http.Handler {
@@ -84,7 +123,6 @@ func (a *app) recoverPanic(next http.Handler) http.Handler {
 				panic(rec)
 			}
 			a.log.ErrorContext(r.Context(), "panic",
-				slog.String("request_id", requestIDFrom(r.Context())),
 				slog.Any("panic", fmt.Sprint(rec)),
 				slog.String("stack", string(debug.Stack())))
 			a.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. Please try again.")
@@ -273,7 +311,6 @@ func (a *app) accessLog(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", requestIDFrom(r.Context())),
 				slog.String("client_ip", security.ClientAddr(r.Context()).String()),
 			)
 		}()

@@ -37,7 +37,7 @@ type outageLog struct {
 
 // failed records a refused request; it logs only the first of an outage
 // and, after that, a summary once per interval.
-func (o *outageLog) failed(ctx context.Context, requestID string, err error) {
+func (o *outageLog) failed(ctx context.Context, err error) {
 	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -45,7 +45,7 @@ func (o *outageLog) failed(ctx context.Context, requestID string, err error) {
 	if !o.down {
 		o.down, o.since, o.windowStart, o.refused, o.total = true, now, now, 0, 1
 		o.downFlag.Store(true)
-		o.log.ErrorContext(ctx, "dependency unavailable", slog.String("request_id", requestID), slog.Any("err", err))
+		o.log.ErrorContext(ctx, "dependency unavailable", slog.Any("err", err))
 		return
 	}
 	o.refused++

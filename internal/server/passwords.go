@@ -64,7 +64,7 @@ func (a *app) upgradeHash(r *http.Request, u users.User, password string) {
 		err = a.users.UpdatePasswordHash(ctx, u.ID, hash)
 	}
 	if err != nil {
-		a.log.WarnContext(ctx, "password rehash postponed", slog.String("request_id", requestIDFrom(ctx)), slog.Int64("user_id", u.ID), slog.Any("err", err))
+		a.log.WarnContext(ctx, "password rehash postponed", slog.Int64("user_id", u.ID), slog.Any("err", err))
 		return
 	}
 	from, _ := bcrypt.Cost(u.PasswordHash)

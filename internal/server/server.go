@@ -78,16 +78,17 @@ func NewServer(deps Deps) (http.Handler, error) {
 	if deps.Stopping == nil {
 		deps.Stopping = func() bool { return false }
 	}
+	log := slog.New(withRequestID(deps.Logger.Handler())) // every line in a request names it
 	a := &app{
 		cfg:    deps.Config,
-		log:    deps.Logger,
+		log:    log,
 		db:     deps.DB,
 		users:  users.NewRepository(deps.DB),
 		hasher: hasher,
 		pages:  pg,
 
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
-		outage:   &outageLog{log: deps.Logger, now: time.Now},
+		outage:   &outageLog{log: log, now: time.Now},
 		stopping: deps.Stopping,
 		lab:      deps.Lab,
 	}

@@ -58,12 +58,10 @@ func StartRedisServerWith(tb testing.TB, opts RedisServerOptions) *RedisServer {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		Unavailable(tb, "redis-server", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freePort()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	s := &RedisServer{tb: tb, port: port, opts: opts}
 	s.Start()
 	tb.Cleanup(s.Stop)
@@ -72,12 +70,14 @@ func StartRedisServerWith(tb testing.TB, opts RedisServerOptions) *RedisServer {
 
 // URL is the server's URL, without credentials: redis://, or rediss://
 // for a TLS server.
-func (s *RedisServer) URL() string {
+func (s *RedisServer) URL() string { return s.opts.url(s.port) }
+
+func (o RedisServerOptions) url(port int) string {
 	scheme := "redis"
-	if s.opts.TLS != nil {
+	if o.TLS != nil {
 		scheme = "rediss"
 	}
-	return fmt.Sprintf("%s://127.0.0.1:%d/0", scheme, s.port)
+	return fmt.Sprintf("%s://127.0.0.1:%d/0", scheme, port)
 }
 
 // Port is the server's port (its TLS port for a TLS server).
@@ -86,11 +86,26 @@ func (s *RedisServer) Port() int { return s.port }
 // Start starts the server (again) and waits until it answers.
 func (s *RedisServer) Start() {
 	s.tb.Helper()
-	args := []string{"--bind", "127.0.0.1",
+	args, dialOpts := s.opts.command(s.port)
+	s.cmd = exec.Command("redis-server", args...)
+	var out SyncBuffer // its log, shown if it does not come up
+	s.cmd.Stdout, s.cmd.Stderr = &out, &out
+	if err := s.cmd.Start(); err != nil {
+		s.tb.Fatalf("start redis-server: %v", err)
+	}
+	if err := waitForRedis(s.port, dialOpts); err != nil {
+		s.tb.Fatalf("redis-server on port %d did not answer: %v\n%s", s.port, err, out.String())
+	}
+}
+
+// command is the redis-server arguments for a server on port, and the
+// options to dial it with.
+func (o RedisServerOptions) command(port int) (args []string, dialOpts []redis.DialOption) {
+	args = []string{"--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""}
-	dialOpts := []redis.DialOption{redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(time.Second)}
-	if t := s.opts.TLS; t != nil {
-		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(s.port),
+	dialOpts = []redis.DialOption{redis.DialConnectTimeout(time.Second), redis.DialReadTimeout(time.Second)}
+	if t := o.TLS; t != nil {
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(port),
 			"--tls-cert-file", t.CertFile, "--tls-key-file", t.KeyFile,
 			"--tls-ca-cert-file", t.CA.CertFile, "--tls-auth-clients", "no")
 		// The probe asks only whether the server is up, whatever names its
@@ -98,15 +113,14 @@ func (s *RedisServer) Start() {
 		dialOpts = append(dialOpts, redis.DialUseTLS(true),
 			redis.DialTLSConfig(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}))
 	} else {
-		args = append(args, "--port", strconv.Itoa(s.port))
+		args = append(args, "--port", strconv.Itoa(port))
 	}
-	s.cmd = exec.Command("redis-server", append(args, s.opts.Args...)...)
-	var out SyncBuffer // its log, shown if it does not come up
-	s.cmd.Stdout, s.cmd.Stderr = &out, &out
-	if err := s.cmd.Start(); err != nil {
-		s.tb.Fatalf("start redis-server: %v", err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
+	return append(args, o.Args...), dialOpts
+}
+
+// waitForRedis waits up to 10 s until the server on port answers PING.
+func waitForRedis(port int, dialOpts []redis.DialOption) error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		conn, err := redis.DialContext(context.Background(), "tcp", addr, dialOpts...)
@@ -115,14 +129,24 @@ func (s *RedisServer) Start() {
 			conn.Close()
 			var reply redis.Error // e.g. NOAUTH: the server is up
 			if err == nil || errors.As(err, &reply) {
-				return
+				return nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("redis-server on port %d did not answer: %v\n%s", s.port, err, out.String())
+			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freePort is a loopback TCP port nothing listens on (yet).
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Stop kills the server and waits for it to exit.

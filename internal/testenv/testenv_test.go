@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 )
 
 func TestPostgresURL_ConnectionsUseTheTestSchemaWhichIsDroppedAfterCleanup(t *testing.T) {
+	admin := openAdmin(t) // first: without PostgreSQL the whole test skips
 	var schema string
 	t.Run("use", func(t *testing.T) {
 		u := testenv.PostgresURL(t)
@@ -52,7 +55,6 @@ func TestPostgresURL_ConnectionsUseTheTestSchemaWhichIsDroppedAfterCleanup(t *te
 		t.Fatal("subtest did not get a schema")
 	}
 
-	admin := openAdmin(t)
 	var exists bool
 	err := admin.SQL.QueryRowContext(t.Context(),
 		"SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema).Scan(&exists)
@@ -81,6 +83,7 @@ func TestSQLite_IsMigrated(t *testing.T) {
 }
 
 func TestEachDatabase_RunsOnBothDialects(t *testing.T) {
+	openAdmin(t) // both or nothing: without PostgreSQL the whole test skips
 	var got []string
 	testenv.EachDatabase(t, func(t *testing.T, db *database.DB) {
 		got = append(got, db.Dialect)
@@ -109,6 +112,8 @@ func (r *recorder) Skipf(format string, args ...any) {
 
 func TestUnavailable_FailsInCIAndSkipsElsewhere(t *testing.T) {
 	down := errors.New("connection refused")
+	skips := filepath.Join(t.TempDir(), "skips")
+	t.Setenv(testenv.SkipsFileEnv, skips)
 
 	t.Setenv("CI", "true")
 	r := &recorder{TB: t}
@@ -116,12 +121,27 @@ func TestUnavailable_FailsInCIAndSkipsElsewhere(t *testing.T) {
 	if want := "PostgreSQL is required in CI but unavailable: connection refused"; r.fatal != want || r.skip != "" {
 		t.Errorf("in CI: fatal %q, skip %q; want fatal %q", r.fatal, r.skip, want)
 	}
+	if got := readFile(t, skips); got != "" {
+		t.Errorf("in CI the summary file holds %q, want nothing (nothing skipped)", got)
+	}
 
 	t.Setenv("CI", "")
 	r = &recorder{TB: t}
 	testenv.Unavailable(r, "PostgreSQL", down)
-	if want := "skipping: PostgreSQL not available: connection refused"; r.skip != want || r.fatal != "" {
+	if want := "skipping: PostgreSQL unavailable: connection refused"; r.skip != want || r.fatal != "" {
 		t.Errorf("outside CI: skip %q, fatal %q; want skip %q", r.skip, r.fatal, want)
+	}
+	// What a driver says about a closed port, over several lines as pgx
+	// does: one line, and the address as the reason.
+	closed := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1},
+		Err: errors.New("connect: connection refused")}
+	r = &recorder{TB: t}
+	testenv.Unavailable(r, "Redis", fmt.Errorf("failed to connect:\n\t%w\n\t%w", closed, closed))
+	if want := "skipping: Redis not reachable at 127.0.0.1:1 (dial tcp 127.0.0.1:1: connect: connection refused)"; r.skip != want {
+		t.Errorf("skip %q, want %q", r.skip, want)
+	}
+	if got, want := readFile(t, skips), "skip\tPostgreSQL\tconnection refused\nskip\tRedis\tnot reachable at 127.0.0.1:1\n"; got != want {
+		t.Errorf("summary file %q, want %q", got, want)
 	}
 }
 
@@ -150,4 +170,13 @@ func openAdmin(t *testing.T) *database.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return string(b)
 }
