@@ -635,8 +635,10 @@ var passwordParam = regexp.MustCompile(`(?i)(\b(?:ssl)?pass(?:word)?\s*=\s*)('[^
 // Redact masks the password of a URL's user info and any password=
 // parameter (of a URL or a key=value DSN), for values that are shown in
 // error messages; it needs no valid URL. internal/database uses it too.
+// Start-up errors end up in logs and CI output.
 //
-// SECURITY(logging): start-up errors end up in logs and CI output, which must not carry database or Redis passwords — https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// SECURITY(logging): no database or Redis password reaches a log line —
+// ASVS 5.0 16.2.5.
 func Redact(s string) string {
 	if i := strings.Index(s, "://"); i >= 0 {
 		rest := s[i+len("://"):]

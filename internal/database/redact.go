@@ -7,11 +7,12 @@ import (
 	"github.com/sessionlab/sessionlab/internal/config"
 )
 
-// SECURITY(logging): a database password must never reach a log line or an
-// error page. Messages name the database by its URL with the password
-// replaced, and driver errors are scrubbed of the password as well, since
-// pgx's own redaction is documented as best effort.
-// https://cheatsheetseries.owasp.org/cheatsheets/Logging_Cheat_Sheet.html#data-to-exclude
+// Messages name the database by its URL with the password replaced, and
+// driver errors are scrubbed of the password as well, since pgx's own
+// redaction is documented as best effort.
+//
+// SECURITY(logging): a database password never reaches a log line or an
+// error page — ASVS 5.0 16.2.5.
 
 // redactedURL returns dsn with any password (userinfo or "password" query
 // parameter) masked by config.Redact, or an error if dsn is no URL.
