@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -83,7 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			err = fmt.Errorf("close: %w", closeErr)
 		}
 	}()
-	return serve(ctx, app, logger)
+	return serve(ctx, app, logger, stdout)
 }
 
 func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
@@ -122,7 +123,7 @@ func serveLab(cfg config.Config, lab *attacker.Site, appURL, appDial string, log
 
 // serve listens until ctx is cancelled, then shuts down gracefully: the
 // listener closes at once and requests in flight get shutdownGrace.
-func serve(ctx context.Context, app *assembly.App, logger *slog.Logger) error {
+func serve(ctx context.Context, app *assembly.App, logger *slog.Logger, stdout io.Writer) error {
 	cfg := app.Config
 	srv := &http.Server{
 		Handler: app.Handler,
@@ -159,6 +160,7 @@ func serve(ctx context.Context, app *assembly.App, logger *slog.Logger) error {
 		_, port, _ := net.SplitHostPort(display)
 		display = net.JoinHostPort(host, port)
 	}
+	announce(app, scheme+"://"+display, logger, stdout)
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+display)
 
 	errc := make(chan error, 2)
@@ -209,3 +211,30 @@ func serve(ctx context.Context, app *assembly.App, logger *slog.Logger) error {
 	return nil
 }
 
+// announce writes the line a person who started the app reads first: where
+// it is and the session settings in force. With LOG_FORMAT=text (the
+// default, a terminal) it is a plain line on stdout; with json, a log
+// record whose message is the same sentence, with the values as fields.
+func announce(app *assembly.App, url string, logger *slog.Logger, stdout io.Writer) {
+	cfg := app.Config
+	line := fmt.Sprintf("Session Lab on %s — store %s, idle %s, lifetime %s, IP binding %s",
+		url, app.Store.Kind, shortDuration(cfg.IdleTimeout), shortDuration(cfg.Lifetime), cfg.IPBinding)
+	if cfg.LogFormat != "json" {
+		fmt.Fprintln(stdout, line)
+		return
+	}
+	logger.Info(line, "url", url, "store", app.Store.Kind, "idle_timeout", shortDuration(cfg.IdleTimeout),
+		"lifetime", shortDuration(cfg.Lifetime), "ip_binding", string(cfg.IPBinding))
+}
+
+// shortDuration writes 30m and 12h rather than 30m0s and 12h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
