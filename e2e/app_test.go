@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,11 +16,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionlab/sessionlab/internal/assembly"
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/lab/attacker"
-	"github.com/sessionlab/sessionlab/internal/redisdb"
-	"github.com/sessionlab/sessionlab/internal/server"
-	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
@@ -52,9 +48,9 @@ type app struct {
 	Lab string
 }
 
-// startApp builds the real handler with server.NewServer, as cmd/web does,
-// on a fresh database and a fresh session store of the given kind, and
-// serves it until the test ends. tweak adjusts the configuration (the
+// startApp builds the app with assembly.New, as cmd/web does, on a fresh
+// SQLite file and, for kind "redis", a Redis namespace of the test's own,
+// and serves it until the test ends. tweak adjusts the configuration (the
 // defaults, with the fastest bcrypt cost).
 func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 	t.Helper()
@@ -67,40 +63,31 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 		f(&cfg)
 	}
 
-	logs := &testenv.SyncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db := testenv.SQLite(t)
-	var st *session.Store
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "sessionlab.db")
+	var opts []assembly.Option
 	switch kind {
 	case "sqlite":
-		st, err = session.NewSQLStore(db, logger)
-		if err != nil {
-			t.Fatal(err)
-		}
 	case "redis":
-		u := testenv.RedisURL(t)
-		st = redisdb.NewSessionStore(redisdb.NewPool(u), testenv.RedisPrefix(t, u))
+		cfg.RedisURL = testenv.RedisURL(t)
+		opts = append(opts, assembly.RedisNamespace(testenv.RedisPrefix(t, cfg.RedisURL)))
 	default:
 		t.Fatalf("unknown store %q", kind)
 	}
-	t.Cleanup(func() { st.Close() })
 
-	// The attack lab, when a tweak sets LAB_ATTACKER_ADDR: its other site
-	// on 127.0.0.1 (the app is opened as localhost: another site).
-	var lab *attacker.Site
-	if cfg.LabAttackerAddr != "" {
-		lab = attacker.New("", "", cfg.CookieName(), netip.MustParseAddr("127.0.0.2"))
-	}
-	h, err := server.NewServer(server.Deps{
-		Config: cfg,
-		Logger: logger,
-		DB:     db,
-		Store:  st,
-		Lab:    lab,
-	})
+	logs := &testenv.SyncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	built, err := assembly.New(t.Context(), cfg, logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := built.Close(); err != nil {
+			t.Errorf("close the app: %v", err)
+		}
+	})
+	// The attack lab, when a tweak sets LAB_ATTACKER_ADDR: its other site
+	// on 127.0.0.1 (the app is opened as localhost: another site).
+	lab := built.Lab
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -117,13 +104,13 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 			t.Logf("server log: %s", path)
 		}
 	})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: built.Handler, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			t.Errorf("serve: %v", err)
 		}
 	}()
-	// Registered after the store's Close, so it runs before it: the server
+	// Registered after the app's Close, so it runs before it: the server
 	// stops taking requests before the store goes away.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

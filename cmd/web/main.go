@@ -16,8 +16,12 @@ import (
 )
 
 func main() {
+	// The first SIGINT (Ctrl-C) or SIGTERM starts a graceful shutdown, after
+	// which run returns nil and the process exits 0. From then on the
+	// signals are no longer caught: a second Ctrl-C ends it at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintf(os.Stderr, "sessionlab: %v\n", err)
 		os.Exit(1)

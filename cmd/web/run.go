@@ -9,18 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
 
+	"github.com/sessionlab/sessionlab/internal/assembly"
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/database"
 	"github.com/sessionlab/sessionlab/internal/lab/attacker"
-	"github.com/sessionlab/sessionlab/internal/redisdb"
-	"github.com/sessionlab/sessionlab/internal/server"
-	"github.com/sessionlab/sessionlab/internal/session"
 )
 
 // aeadSuites are the TLS 1.2 suites offered: ECDHE key exchange (forward
@@ -44,75 +40,51 @@ const shutdownGrace = 15 * time.Second
 
 // run is the whole program; main only calls it, so tests can start the
 // real thing with their own arguments and environment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	if len(args) > 1 && args[1] == "healthcheck" {
+	command := ""
+	if len(args) > 1 {
+		command = args[1]
+	}
+	switch command {
+	case "healthcheck":
 		// Before the database opens: a probe must not run migrations.
 		return healthcheck(ctx, cfg, stdout)
+	case "", "migrate":
+	default:
+		return fmt.Errorf("unknown command %q (want no command, \"migrate\" or \"healthcheck\")", command)
 	}
 	logger := newLogger(cfg.LogFormat, cfg.LogLevel, stdout)
 	for _, w := range cfg.Warnings {
 		logger.Warn(w)
 	}
 
-	dialect, dsn := cfg.Database()
-	db, err := database.Open(ctx, dialect, dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) > 0 {
-		logger.Info("migrations applied", "dialect", dialect, "migrations", applied)
-	}
-	if len(args) > 1 {
-		switch args[1] {
-		case "migrate":
-			fmt.Fprintf(stdout, "database is up to date (%d migration(s) applied now)\n", len(applied))
-			return nil
-		default:
-			return fmt.Errorf("unknown command %q (want no command, \"migrate\" or \"healthcheck\")", args[1])
-		}
-	}
-
-	var store *session.Store
-	deps := server.Deps{Config: cfg, Logger: logger, DB: db}
-	if cfg.RedisURL != "" {
-		tlsConfig, err := redisTLSConfig(cfg.RedisCAFile)
+	if command == "migrate" {
+		db, applied, err := assembly.OpenDatabase(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		pool := redisdb.NewPoolTLS(cfg.RedisURL, tlsConfig)
-		store = redisdb.NewSessionStore(pool, redisdb.DefaultNamespace)
-		// Login and sign-up throttling counts in the same Redis, so every
-		// replica shares them; the pool is closed with the store.
-		deps.RateLimitCounter = redisdb.LimitCounters(pool, redisdb.DefaultNamespace+"ratelimit:")
-	} else {
-		if store, err = session.NewSQLStore(db, logger); err != nil {
-			return err
+		defer db.Close()
+		if len(applied) > 0 {
+			logger.Info("migrations applied", "dialect", db.Dialect, "migrations", applied)
 		}
+		fmt.Fprintf(stdout, "database is up to date (%d migration(s) applied now)\n", len(applied))
+		return nil
 	}
-	defer store.Close()
 
-	deps.Store = store
-	if cfg.LabAttackerAddr != "" {
-		// Replays leave from 127.0.0.2: to the app, another machine. The
-		// app's address is filled in once it listens (serve).
-		deps.Lab = attacker.New("", "", cfg.CookieName(), netip.MustParseAddr("127.0.0.2"))
-	}
-	var stopping atomic.Bool
-	deps.Stopping = stopping.Load
-	handler, err := server.NewServer(deps)
+	app, err := assembly.New(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, handler, logger, &stopping, deps.Lab)
+	defer func() {
+		if closeErr := app.Close(); closeErr != nil && err == nil {
+			err = fmt.Errorf("close: %w", closeErr)
+		}
+	}()
+	return serve(ctx, app, logger, stdout)
 }
 
 func newLogger(format string, level slog.Level, w io.Writer) *slog.Logger {
@@ -151,9 +123,10 @@ func serveLab(cfg config.Config, lab *attacker.Site, appURL, appDial string, log
 
 // serve listens until ctx is cancelled, then shuts down gracefully: the
 // listener closes at once and requests in flight get shutdownGrace.
-func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger *slog.Logger, stopping *atomic.Bool, lab *attacker.Site) error {
+func serve(ctx context.Context, app *assembly.App, logger *slog.Logger, stdout io.Writer) error {
+	cfg := app.Config
 	srv := &http.Server{
-		Handler: handler,
+		Handler: app.Handler,
 		// SECURITY(dos): bounded header, body and idle times stop slow
 		// clients from holding connections open —
 		// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
@@ -187,11 +160,12 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 		_, port, _ := net.SplitHostPort(display)
 		display = net.JoinHostPort(host, port)
 	}
+	announce(app, scheme+"://"+display, logger, stdout)
 	logger.Info("listening", "addr", ln.Addr().String(), "url", scheme+"://"+display)
 
 	errc := make(chan error, 2)
-	if lab != nil {
-		labSrv, err := serveLab(cfg, lab, scheme+"://"+display, ln.Addr().String(), logger, errc)
+	if app.Lab != nil {
+		labSrv, err := serveLab(cfg, app.Lab, scheme+"://"+display, ln.Addr().String(), logger, errc)
 		if err != nil {
 			ln.Close()
 			return err
@@ -215,7 +189,7 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 		// /healthz answers 503 from now on, while everything else is still
 		// served: a proxy's health check takes this process out of rotation
 		// before its listener closes, so no request is sent to a closed port.
-		stopping.Store(true)
+		app.ReportStopping()
 		logger.Info("stopping: /healthz reports it; still serving", "delay", cfg.ShutdownDelay.String())
 		select {
 		case <-time.After(cfg.ShutdownDelay):
@@ -235,4 +209,32 @@ func serve(ctx context.Context, cfg config.Config, handler http.Handler, logger 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// announce writes the line a person who started the app reads first: where
+// it is and the session settings in force. With LOG_FORMAT=text (the
+// default, a terminal) it is a plain line on stdout; with json, a log
+// record whose message is the same sentence, with the values as fields.
+func announce(app *assembly.App, url string, logger *slog.Logger, stdout io.Writer) {
+	cfg := app.Config
+	line := fmt.Sprintf("Session Lab on %s — store %s, idle %s, lifetime %s, IP binding %s",
+		url, app.Store.Kind, shortDuration(cfg.IdleTimeout), shortDuration(cfg.Lifetime), cfg.IPBinding)
+	if cfg.LogFormat != "json" {
+		fmt.Fprintln(stdout, line)
+		return
+	}
+	logger.Info(line, "url", url, "store", app.Store.Kind, "idle_timeout", shortDuration(cfg.IdleTimeout),
+		"lifetime", shortDuration(cfg.Lifetime), "ip_binding", string(cfg.IPBinding))
+}
+
+// shortDuration writes 30m and 12h rather than 30m0s and 12h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

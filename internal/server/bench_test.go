@@ -2,43 +2,43 @@ package server_test
 
 import (
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sessionlab/sessionlab/internal/assembly"
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/server"
-	"github.com/sessionlab/sessionlab/internal/session"
-	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
 // Benchmarks report ratios measured side by side in one run (make bench);
 // no test asserts a duration.
 
-// benchServer is the real handler on SQLite users and the given store.
-func benchServer(b *testing.B, store func(testing.TB) *session.Store, cost int) http.Handler {
+// benchServer is the app as assembly.New builds it, on a SQLite file of
+// its own (users and sessions).
+func benchServer(b *testing.B, cost int) http.Handler {
 	b.Helper()
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
 	}
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(b.TempDir(), "sessionlab.db")
 	cfg.BcryptCost = cost
 	// Measure hashing, not throttling. BenchmarkLoginTiming spends one
 	// failure of the known account per iteration: at cost 12 (~0.2 s) the
 	// account limit of 100 allows -benchtime up to about 40 s.
 	cfg.LoginAccountLimit, cfg.LoginIPLimit = 100, 1<<30
-	h, err := server.NewServer(server.Deps{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		DB: testenv.SQLite(b), Store: store(b)})
+	app, err := assembly.New(b.Context(), cfg, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return h
+	b.Cleanup(func() { app.Close() })
+	return app.Handler
 }
 
 // inproc drives a handler over real HTTP on loopback (one keep-alive
@@ -107,14 +107,7 @@ func median(ds []time.Duration) time.Duration {
 // metric unknown/wrong near 1.00 is what keeps timing from telling who has
 // an account (ASVS 6.3.8: within 10%).
 func BenchmarkLoginTiming(b *testing.B) {
-	h := benchServer(b, func(tb testing.TB) *session.Store {
-		st, err := session.NewSQLStore(testenv.SQLite(tb), nil)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { st.Close() })
-		return st
-	}, 12)
+	h := benchServer(b, 12)
 	c := &inproc{h: h}
 	c.do(b, http.MethodGet, "/signup", nil)
 	c.do(b, http.MethodPost, "/signup", url.Values{"email": {"known@example.com"}, "password": {"the-right-password"}})

@@ -18,7 +18,7 @@ import (
 func TestBodyFailures_TheRightStatusForEachKind(t *testing.T) {
 	b := backends()[0] // sqlite: the store plays no part here
 	app := newApp(t, b)
-	ts := httptest.NewUnstartedServer(app.handler(app.env.store))
+	ts := httptest.NewUnstartedServer(app.handler(appOptions{}))
 	ts.Config.ReadTimeout = 300 * time.Millisecond
 	ts.StartTLS()
 	t.Cleanup(ts.Close)

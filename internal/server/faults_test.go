@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/sessionlab/sessionlab/internal/config"
-	"github.com/sessionlab/sessionlab/internal/database"
 	"github.com/sessionlab/sessionlab/internal/testenv"
 )
 
@@ -156,15 +155,7 @@ func TestPostgresFrozen_EveryRequestAnsweredWithinTheDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Host = proxy.Addr()
-	db, err := database.Open(t.Context(), database.DialectPostgres, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	b := backend{name: "postgres", open: func(t *testing.T) *storeEnv { return sqlStoreEnv(t, db) }}
+	b := backend{name: "postgres", open: func(t *testing.T) *storeEnv { return sqlStoreEnv(t, u.String()) }}
 	// database/sql may open its pool again (20 connections, each with the
 	// in-process proxy's two goroutines and three sockets): more slack.
 	freezeAndRecover(t, b, proxy.Pause, proxy.Resume, 70)

@@ -9,17 +9,19 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/gomodule/redigo/redis"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/sessionlab/sessionlab/internal/assembly"
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/database"
-	"github.com/sessionlab/sessionlab/internal/redisdb"
 	"github.com/sessionlab/sessionlab/internal/server"
 	"github.com/sessionlab/sessionlab/internal/session"
 	"github.com/sessionlab/sessionlab/internal/testenv"
@@ -31,70 +33,75 @@ const cookieName = "__Host-session"
 // inside it the way an attacker with a store dump would.
 type backend struct {
 	name string
-	// open returns a fresh database and session store for one test.
+	// open returns where a fresh database and session store for one test
+	// are; the app opens them (assembly.New).
 	open func(t *testing.T) *storeEnv
 }
 
+// storeEnv is where one test app keeps its users and sessions: the
+// DATABASE_URL and, for the Redis backend, the REDIS_URL and the namespace
+// of its keys. db is the first app instance's database, once it is built.
 type storeEnv struct {
-	db    *database.DB
-	store *session.Store
-	// has reports whether the store holds a live entry for token.
-	has func(t *testing.T, token string) bool
-	// redisURL and prefix are set for the Redis backend.
+	databaseURL      string
 	redisURL, prefix string
+
+	db *database.DB
 }
 
 func backends() []backend {
 	return []backend{
 		{"sqlite", func(t *testing.T) *storeEnv {
-			return sqlStoreEnv(t, testenv.SQLite(t))
+			return sqlStoreEnv(t, sqliteURL(t))
 		}},
 		{"redis", func(t *testing.T) *storeEnv {
 			u := testenv.RedisURL(t)
 			return redisStoreEnv(t, u, testenv.RedisPrefix(t, u))
 		}},
 		{"postgres", func(t *testing.T) *storeEnv {
-			return sqlStoreEnv(t, testenv.Postgres(t))
+			return sqlStoreEnv(t, testenv.PostgresURL(t))
 		}},
 	}
 }
 
-// redisStoreEnv keeps sessions in the Redis at u under prefix, users in SQLite.
-func redisStoreEnv(t *testing.T, u, prefix string) *storeEnv {
-	st := redisdb.NewSessionStore(redisdb.NewPool(u), prefix)
-	t.Cleanup(func() { st.Close() })
-	return &storeEnv{db: testenv.SQLite(t), store: st, redisURL: u, prefix: prefix,
-		has: func(t *testing.T, token string) bool {
-			conn := mustRedis(t, u)
-			defer conn.Close()
-			n, err := redis.Int(conn.Do("EXISTS", prefix+"session:"+session.StoreKey(token)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n == 1
-		}}
+// sqliteURL is a DATABASE_URL for a new SQLite file of t's own.
+func sqliteURL(t *testing.T) string {
+	return "sqlite:" + filepath.Join(t.TempDir(), "sessionlab.db")
 }
 
-func sqlStoreEnv(t *testing.T, db *database.DB) *storeEnv {
-	st, err := session.NewSQLStore(db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return &storeEnv{db: db, store: st, has: func(t *testing.T, token string) bool {
-		// Live entries only, as the scs stores read them; expired rows are
-		// deleted later by their cleanup.
-		live := "julianday('now') < expiry"
-		if db.Dialect == database.DialectPostgres {
-			live = "current_timestamp < expiry"
-		}
-		var n int
-		q := db.Rebind("SELECT count(*) FROM sessions WHERE token = ? AND " + live)
-		if err := db.SQL.QueryRow(q, session.StoreKey(token)).Scan(&n); err != nil {
+// redisStoreEnv keeps sessions in the Redis at u under prefix, users in SQLite.
+func redisStoreEnv(t *testing.T, u, prefix string) *storeEnv {
+	return &storeEnv{databaseURL: sqliteURL(t), redisURL: u, prefix: prefix}
+}
+
+// sqlStoreEnv keeps users and sessions in the database at databaseURL.
+func sqlStoreEnv(_ *testing.T, databaseURL string) *storeEnv {
+	return &storeEnv{databaseURL: databaseURL}
+}
+
+// has reports whether the store holds a live entry for token.
+func (e *storeEnv) has(t *testing.T, token string) bool {
+	t.Helper()
+	if e.redisURL != "" {
+		conn := mustRedis(t, e.redisURL)
+		defer conn.Close()
+		n, err := redis.Int(conn.Do("EXISTS", e.prefix+"session:"+session.StoreKey(token)))
+		if err != nil {
 			t.Fatal(err)
 		}
 		return n == 1
-	}}
+	}
+	// Live entries only, as the scs stores read them; expired rows are
+	// deleted later by their cleanup.
+	live := "julianday('now') < expiry"
+	if e.db.Dialect == database.DialectPostgres {
+		live = "current_timestamp < expiry"
+	}
+	var n int
+	q := e.db.Rebind("SELECT count(*) FROM sessions WHERE token = ? AND " + live)
+	if err := e.db.SQL.QueryRow(q, session.StoreKey(token)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n == 1
 }
 
 func mustRedis(t *testing.T, u string) redis.Conn {
@@ -116,13 +123,15 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	}
 }
 
-// testApp is the real handler behind a real TLS listener, with its log
-// captured and every secret it handed out remembered.
+// testApp is the app as assembly.New builds it behind a real TLS
+// listener, with its log captured and every secret it handed out
+// remembered.
 type testApp struct {
-	t   *testing.T
-	ts  *httptest.Server
-	env *storeEnv
-	cfg config.Config
+	t    *testing.T
+	ts   *httptest.Server
+	env  *storeEnv
+	cfg  config.Config
+	base []assembly.Option // what every instance of this app is built with
 
 	logs    *testenv.SyncBuffer
 	mu      sync.Mutex
@@ -140,33 +149,79 @@ func testConfig(t *testing.T) config.Config {
 	return cfg
 }
 
+// newApp starts the app on b with the configuration adjusted by tweak.
+// Its login and sign-up throttling counts stay in this process's memory,
+// even on Redis, so that Redis holds only what sessions leave there (some
+// tests count those keys); newDefendedApp keeps them where run does.
 func newApp(t *testing.T, b backend, tweak ...func(*config.Config)) *testApp {
 	t.Helper()
-	a := &testApp{t: t, env: b.open(t), logs: &testenv.SyncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t)}
-	for _, f := range tweak {
+	return startApp(t, b, appOptions{config: tweak},
+		assembly.Override(func(d *server.Deps) { d.RateLimitCounter = nil }))
+}
+
+func startApp(t *testing.T, b backend, opts appOptions, base ...assembly.Option) *testApp {
+	t.Helper()
+	a := &testApp{t: t, env: b.open(t), logs: &testenv.SyncBuffer{}, secrets: map[string]string{}, cfg: testConfig(t), base: base}
+	a.cfg.DatabaseURL, a.cfg.RedisURL = a.env.databaseURL, a.env.redisURL
+	for _, f := range opts.config {
 		f(&a.cfg)
 	}
 	// Registered before the server's own cleanup, so it runs after the
 	// server has stopped and its log is complete.
 	t.Cleanup(a.checkNoSecretsLeaked)
-	a.ts = httptest.NewTLSServer(a.handler(a.env.store))
+	first := a.build(a.cfg, opts)
+	a.env.db = first.DB
+	a.ts = httptest.NewTLSServer(a.routed(first.Handler, opts))
 	t.Cleanup(a.ts.Close)
 	return a
 }
 
-// handler builds a server on the app's database with the given store.
-func (a *testApp) handler(store *session.Store) http.Handler {
+// build is one more instance of the app, with cfg, over the same database
+// and Redis namespace as the others (and so their sessions and throttling
+// counts), logging to the same log; closed when the test ends.
+func (a *testApp) build(cfg config.Config, opts appOptions) *assembly.App {
 	a.t.Helper()
-	h, err := server.NewServer(server.Deps{
-		Config: a.cfg,
-		Logger: slog.New(slog.NewTextHandler(a.logs, nil)),
-		DB:     a.env.db,
-		Store:  store,
-	})
+	o := append([]assembly.Option{}, a.base...)
+	if a.env.prefix != "" {
+		o = append(o, assembly.RedisNamespace(a.env.prefix))
+	}
+	if opts.deps != nil {
+		o = append(o, assembly.Override(opts.deps))
+	}
+	built, err := assembly.New(a.t.Context(), cfg, slog.New(slog.NewTextHandler(a.logs, nil)), o...)
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	a.t.Cleanup(func() {
+		if err := built.Close(); err != nil {
+			a.t.Errorf("close the app: %v", err)
+		}
+	})
+	return built
+}
+
+// routed adds opts.routes to the server h.
+func (a *testApp) routed(h http.Handler, opts appOptions) http.Handler {
+	a.t.Helper()
+	if opts.routes != nil {
+		mux, ok := h.(*chi.Mux)
+		if !ok {
+			a.t.Fatalf("NewServer returned a %T, not the *chi.Mux these tests add routes to", h)
+		}
+		opts.routes(mux)
+	}
 	return h
+}
+
+// handler is the handler of one more instance of the app (see build),
+// with opts added to what the app was started with.
+func (a *testApp) handler(opts appOptions) http.Handler {
+	a.t.Helper()
+	cfg := a.cfg
+	for _, f := range opts.config {
+		f(&cfg)
+	}
+	return a.routed(a.build(cfg, opts).Handler, opts)
 }
 
 func (a *testApp) remember(secret, what string) {

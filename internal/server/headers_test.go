@@ -93,7 +93,7 @@ func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 // ASVS 5.0 3.4.1: HSTS only where it means something — over TLS.
 func TestSecurityHeaders_HSTSOnlyOnTheTLSListener(t *testing.T) {
 	app := newDefendedApp(t, backends()[0], appOptions{})
-	plain := httptest.NewServer(app.defendedHandler(appOptions{}))
+	plain := httptest.NewServer(app.handler(appOptions{}))
 	defer plain.Close()
 	for _, path := range []string{"/healthz", "/login", "/static/app.css", "/no-such-page"} {
 		res, err := plain.Client().Get(plain.URL + path)

@@ -17,8 +17,9 @@ import (
 	"github.com/sessionlab/sessionlab/internal/users"
 )
 
-// Deps are what the server needs from the outside world. The caller owns
-// them (opens and closes them).
+// Deps are what the server needs from the outside world, built from the
+// configuration by assembly.New. The caller owns them (opens and closes
+// them).
 type Deps struct {
 	Config config.Config
 	Logger *slog.Logger
@@ -35,8 +36,8 @@ type Deps struct {
 	Stopping func() bool
 	// SessionHooks let tests stop requests where races happen.
 	SessionHooks session.Hooks
-	// HashSlots bounds concurrent bcrypt work; nil makes
-	// Config.BcryptConcurrency slots with a Config.BcryptWait wait.
+	// HashSlots bounds concurrent bcrypt work (required; made by
+	// assembly's hashSlots).
 	HashSlots *auth.HashSlots
 	// Lab, when set, is the attack lab's other site (LAB_ATTACKER_ADDR):
 	// the app then offers to plant a token for its fixation attack.
@@ -64,8 +65,8 @@ type app struct {
 // the templates and prepares the password hasher; an error here must stop
 // the program.
 func NewServer(deps Deps) (http.Handler, error) {
-	if deps.Logger == nil || deps.DB == nil || deps.Store == nil {
-		return nil, fmt.Errorf("server: Logger, DB and Store are required")
+	if deps.Logger == nil || deps.DB == nil || deps.Store == nil || deps.HashSlots == nil {
+		return nil, fmt.Errorf("server: Logger, DB, Store and HashSlots are required")
 	}
 	pg, err := parsePages()
 	if err != nil {
@@ -91,10 +92,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		outage:   &outageLog{log: log, now: time.Now},
 		stopping: deps.Stopping,
 		lab:      deps.Lab,
-	}
-	a.slots = deps.HashSlots
-	if a.slots == nil {
-		a.slots = auth.NewHashSlots(deps.Config.BcryptConcurrency, deps.Config.BcryptWait)
+		slots:    deps.HashSlots,
 	}
 	a.throttle = auth.NewThrottle(auth.ThrottleLimits{
 		AccountFailures: deps.Config.LoginAccountLimit,

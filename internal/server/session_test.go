@@ -450,9 +450,8 @@ func TestStoreDown_AnswersServiceUnavailableNeverSignedIn(t *testing.T) {
 			}
 			closed := "redis://" + ln.Addr().String() + "/0"
 			ln.Close()
-			down := redisdb.NewSessionStore(redisdb.NewPool(closed), app.env.prefix)
-			t.Cleanup(func() { down.Close() })
-			app.ts.Config.Handler = app.handler(down)
+			up := app.ts.Config.Handler
+			app.ts.Config.Handler = app.handler(appOptions{config: []func(*config.Config){func(c *config.Config) { c.RedisURL = closed }}})
 
 			c.hc.Timeout = 3 * time.Second // a hang fails the test
 			for _, path := range []string{"/profile", "/login", "/readyz"} {
@@ -475,7 +474,7 @@ func TestStoreDown_AnswersServiceUnavailableNeverSignedIn(t *testing.T) {
 			}
 
 			// Redis back: the same cookie works again.
-			app.ts.Config.Handler = app.handler(app.env.store)
+			app.ts.Config.Handler = up
 			c.mustBeSignedIn(email)
 		})
 	}
