@@ -6,7 +6,7 @@
 // lab's other site, and hands all of it to server.NewServer. It returns the
 // App: the http.Handler, what a caller may look into, and Close.
 //
-// cmd/web (run), the server tests (internal/server harness_test.go) and
+// cmd/web (run), the server tests (internal/server/harness_test.go) and
 // the browser tests (e2e/app_test.go) all build the app with New. What a
 // test changes, it passes as an Option (RedisNamespace, Override); it never
 // assembles the parts itself. A dependency added here reaches all three.
@@ -17,8 +17,8 @@
 // the choice, and the redigo pool behind it, stay here and in
 // internal/redisdb. The import runs one way, assembly → server, so the
 // server's tests that build the app live in the external test package
-// server_test (harness_test.go); an internal test of package server
-// cannot import this package, and none needs to.
+// server_test (internal/server/harness_test.go); an internal test of
+// package server cannot import this package, and none needs to.
 package assembly
 
 import (
