@@ -128,8 +128,7 @@ func serve(ctx context.Context, app *assembly.App, logger *slog.Logger, stdout i
 	srv := &http.Server{
 		Handler: app.Handler,
 		// SECURITY(dos): bounded header, body and idle times stop slow
-		// clients from holding connections open —
-		// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+		// clients from holding connections open — ASVS 5.0 15.2.2.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
