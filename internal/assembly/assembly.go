@@ -174,7 +174,7 @@ func sessionStore(cfg config.Config, db *database.DB, logger *slog.Logger, names
 // BCRYPT_CONCURRENCY at once, a request waiting at most BCRYPT_WAIT for
 // one. This is the one place they are made; server.NewServer requires them.
 func hashSlots(cfg config.Config) *auth.HashSlots {
-	return auth.NewHashSlots(cfg.BcryptConcurrency, cfg.BcryptWait)
+	return auth.NewHashSlots(cfg.BcryptConcurrency, cfg.BcryptWait, auth.LowPriority(cfg.BcryptNice))
 }
 
 // ReportStopping makes /healthz answer 503 from now on while every other

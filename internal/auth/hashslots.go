@@ -3,43 +3,86 @@ package auth
 import (
 	"context"
 	"errors"
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// ErrBusy is returned when no password-hashing slot came free in time.
+// ErrBusy is returned when no password-hashing slot came free in time, or
+// when so many requests already wait for one that another would only queue.
 var ErrBusy = errors.New("auth: every password hashing slot is busy")
 
-// HashSlots bounds how many bcrypt operations run at once.
+// HashSlots bounds how many bcrypt operations run at once, how many wait
+// for a turn, and at which CPU priority they run.
 //
-// SECURITY(dos): bcrypt is deliberately slow, so a burst of logins could
-// otherwise take every CPU and queue without bound, starving every other
-// page. With N slots (default: one per CPU) at most N hashes run at once; a
-// request that cannot get a slot within a short wait gives up with ErrBusy
-// (the server answers 503 with Retry-After) instead of queueing. Pages that
-// only read the session never take a slot, so signed-in users keep being
-// served during a login flood — ASVS 5.0 2.4.1 (anti-automation),
-// https://cheatsheetseries.owasp.org/cheatsheets/Denial_of_Service_Cheat_Sheet.html
+// SECURITY(throttling): a login flood must not starve signed-in pages of
+// CPU (ASVS 5.0 2.4.1). At most N hashes run at once (default half the
+// CPUs), a request that would not get a slot within MaxWait is refused at
+// once (503) instead of queueing for nothing, and a hash runs on its own OS thread at a lower priority, so
+// the kernel serves every other request first.
 type HashSlots struct {
-	slots chan struct{}
-	wait  time.Duration
+	slots   chan struct{}
+	queue   int          // requests allowed to wait for a slot at most
+	waiting atomic.Int32 // requests waiting now
+	wait    time.Duration
+	nice    int          // 0: hash on the caller's thread; 1–19: own thread at that niceness
+	took    atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
+
+	// onWait, when set (tests only), is called once a request is counted
+	// as waiting, before it blocks.
+	onWait func()
 }
 
+// Option configures HashSlots.
+type Option func(*HashSlots)
+
+// Queue lets at most q requests wait for a slot; a request beyond them
+// gets ErrBusy at once. Without it the queue is as long as the slots can
+// serve within MaxWait (see Acquire).
+func Queue(q int) Option { return func(s *HashSlots) { s.queue = max(q, 0) } }
+
+// LowPriority runs every hash on an OS thread of its own at niceness nice
+// (1–19, the higher the lower the priority; 0 turns it off), where the
+// system supports it (Linux), with one more GOMAXPROCS while it runs so
+// the Go scheduler keeps its full number of Ps for everything else.
+func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max(nice, 0), 19) } }
+
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
-func NewHashSlots(n int, wait time.Duration) *HashSlots {
-	return &HashSlots{slots: make(chan struct{}, max(n, 1)), wait: wait}
+func NewHashSlots(n int, wait time.Duration, opts ...Option) *HashSlots {
+	n = max(n, 1)
+	s := &HashSlots{slots: make(chan struct{}, n), queue: math.MaxInt32, wait: wait}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // MaxWait is how long Acquire waits for a slot.
 func (s *HashSlots) MaxWait() time.Duration { return s.wait }
 
 // Acquire takes a slot, waiting at most MaxWait, or until ctx ends (then
-// it returns ctx's error). The caller must call release exactly once.
+// it returns ctx's error). It returns ErrBusy at once, without waiting,
+// when the request would not get a slot within MaxWait anyway: when the
+// requests already waiting, served at the average time an operation has
+// taken so far, would keep every slot busy past MaxWait (or when the
+// Queue option's bound is reached). The caller must call release exactly
+// once.
 func (s *HashSlots) Acquire(ctx context.Context) (release func(), err error) {
 	release = func() { <-s.slots }
 	select {
 	case s.slots <- struct{}{}:
 		return release, nil
 	default:
+	}
+	if s.tooLong(int(s.waiting.Add(1))) {
+		s.waiting.Add(-1)
+		return nil, ErrBusy
+	}
+	defer s.waiting.Add(-1)
+	if s.onWait != nil {
+		s.onWait()
 	}
 	timer := time.NewTimer(s.wait)
 	defer timer.Stop()
@@ -53,14 +96,95 @@ func (s *HashSlots) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// Do runs fn holding a slot; it returns ErrBusy or ctx's error, without
-// running fn, when no slot came free in time.
+// Refuses reports whether a request arriving now would be refused at once
+// by Acquire: every slot taken and the queue as long as the slots can
+// serve within MaxWait. It reserves nothing; a handler uses it to turn a
+// flood away before any other work (Acquire still decides).
+func (s *HashSlots) Refuses() bool {
+	if len(s.slots) < cap(s.slots) {
+		return false
+	}
+	return s.tooLong(int(s.waiting.Load()) + 1)
+}
+
+// tooLong reports whether the request at position in the queue would wait
+// past MaxWait (or past the Queue option's bound).
+func (s *HashSlots) tooLong(position int) bool {
+	took := time.Duration(s.took.Load())
+	return position > s.queue || time.Duration(position)*took/time.Duration(cap(s.slots)) > s.wait
+}
+
+// Do runs fn holding a slot (on a low-priority thread when LowPriority is
+// set); it returns ErrBusy or ctx's error, without running fn, when no
+// slot came free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	release, err := s.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	fn()
+	defer s.observe(time.Now())
+	if s.nice == 0 || !lowPrioritySupported {
+		fn()
+		return nil
+	}
+	extraProcs.add(1)
+	defer extraProcs.add(-1)
+	done := make(chan any, 1)
+	go func() {
+		var p any
+		defer func() { done <- p }()
+		defer func() { p = recover() }()
+		// The thread stays locked to this goroutine, which ends without
+		// unlocking it: the runtime then ends the thread too (or, if it is
+		// the main thread, parks it for good), so its lowered priority
+		// never carries over to other goroutines. Threads the runtime needs
+		// meanwhile are not cloned from a locked one (they would inherit
+		// its priority) but made by its template thread.
+		runtime.LockOSThread()
+		setThreadNice(s.nice)
+		fn()
+	}()
+	if p := <-done; p != nil {
+		panic(p)
+	}
 	return nil
+}
+
+// observe adds the operation that started at start to the moving average
+// (weight 1/8) that Acquire uses to tell how long the queue takes.
+func (s *HashSlots) observe(start time.Time) {
+	d := int64(time.Since(start))
+	for {
+		old := s.took.Load()
+		next := d
+		if old != 0 {
+			next = old + (d-old)/8
+		}
+		if s.took.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// extraProcs raises GOMAXPROCS by one for each hash running on a
+// low-priority thread: that thread holds a P while the kernel lets it wait,
+// and without the extra P the Go scheduler would have one P fewer for
+// every other goroutine.
+var extraProcs procs
+
+type procs struct {
+	mu     sync.Mutex
+	base   int // GOMAXPROCS before the first extra one
+	active int
+}
+
+func (p *procs) add(d int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active == 0 {
+		p.base = runtime.GOMAXPROCS(0)
+	}
+	p.active += d
+	runtime.GOMAXPROCS(p.base + p.active)
 }

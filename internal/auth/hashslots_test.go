@@ -69,3 +69,108 @@ func TestHasher_NeedsRehashOnlyBelowItsCost(t *testing.T) {
 		t.Error("garbage: NeedsRehash = true")
 	}
 }
+
+// TestHashSlots_ExcessRequestsAreRefusedAtOnce: with every slot taken and
+// the queue full, one more request is refused at once, not after MaxWait
+// (an hour here: waiting for it would end the test on its own deadline).
+func TestHashSlots_ExcessRequestsAreRefusedAtOnce(t *testing.T) {
+	s := NewHashSlots(1, time.Hour, Queue(1))
+	waiting := make(chan struct{})
+	s.onWait = func() { close(waiting) }
+	s.acquireTaken(t)
+
+	queued := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		release, err := s.Acquire(ctx)
+		if err == nil {
+			release()
+		}
+		queued <- err
+	}()
+	<-waiting // the queue is full now
+	s.onWait = nil
+
+	soon, cancelSoon := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelSoon()
+	if _, err := s.Acquire(soon); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Acquire with every slot taken and the queue full: %v, want ErrBusy at once", err)
+	}
+	cancel()
+	if err := <-queued; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the queued request: %v, want context.Canceled", err)
+	}
+}
+
+// TestHashSlots_RefusedAtOnceWhenTheQueueCannotDrainInTime: operations
+// have taken 30 minutes each and a request waits at most an hour, so with
+// the one slot taken two requests may wait (the second would get the slot
+// after exactly an hour) and a third is refused at once instead of
+// waiting an hour for nothing.
+func TestHashSlots_RefusedAtOnceWhenTheQueueCannotDrainInTime(t *testing.T) {
+	s := NewHashSlots(1, time.Hour)
+	s.took.Store(int64(30 * time.Minute))
+	waiting := make(chan struct{}, 2)
+	s.onWait = func() { waiting <- struct{}{} }
+	s.acquireTaken(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	queued := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := s.Acquire(ctx)
+			queued <- err
+		}()
+		<-waiting
+	}
+
+	soon, cancelSoon := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelSoon()
+	if _, err := s.Acquire(soon); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a third waiter behind two 30-minute operations with an hour's wait: %v, want ErrBusy at once", err)
+	}
+	cancel()
+	for range 2 {
+		if err := <-queued; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a queued request: %v, want it to have waited (context.Canceled)", err)
+		}
+	}
+}
+
+// TestHashSlots_TheAverageFollowsWhatOperationsTake: Do records how long
+// the work took, which is what the queue's admission uses.
+func TestHashSlots_TheAverageFollowsWhatOperationsTake(t *testing.T) {
+	s := NewHashSlots(1, time.Second)
+	if err := s.Do(context.Background(), func() { time.Sleep(20 * time.Millisecond) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(s.took.Load()); got < 20*time.Millisecond {
+		t.Fatalf("average after one 20 ms operation = %v, want at least 20 ms", got)
+	}
+}
+
+// TestHashSlots_RefusesTellsWhatAcquireWouldDo: Refuses is false while a
+// slot is free or the queue can be served in time, true once Acquire
+// would refuse at once, and it reserves nothing.
+func TestHashSlots_RefusesTellsWhatAcquireWouldDo(t *testing.T) {
+	s := NewHashSlots(1, time.Hour, Queue(0))
+	if s.Refuses() {
+		t.Fatal("Refuses with a free slot")
+	}
+	release, err := s.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Refuses() {
+		t.Fatal("Refuses = false with the slot taken and no queue")
+	}
+	release()
+	if s.Refuses() {
+		t.Fatal("Refuses after the release")
+	}
+	if err := s.Do(context.Background(), func() {}); err != nil {
+		t.Fatalf("Do after Refuses: %v (Refuses reserved something)", err)
+	}
+}

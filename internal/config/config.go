@@ -81,6 +81,9 @@ const (
 	// gets a 503, so a login flood cannot queue without bound — ASVS 5.0
 	// 15.2.2.
 	defaultBcryptWait = 2 * time.Second
+	// defaultBcryptNice: bcrypt runs at niceness 10, so the kernel runs
+	// signed-in pages first during a login flood (auth.LowPriority).
+	defaultBcryptNice = 10
 	maxBcryptWait     = 10 * time.Second
 
 	defaultLogFormat = "text"
@@ -122,6 +125,7 @@ type Config struct {
 
 	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default max(1, NumCPU/2): bcrypt operations at once
 	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
+	BcryptNice        int           // BCRYPT_NICE, default 10 (0–19; 0 off): the niceness of the thread each bcrypt operation runs on (Linux)
 	LoginAccountLimit int           // LOGIN_ACCOUNT_LIMIT, default 10 failed logins per account per ThrottleWindow
 	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
 	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow
@@ -201,6 +205,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.BcryptWait > maxBcryptWait {
 		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
 	}
+	c.BcryptNice = l.between("BCRYPT_NICE", defaultBcryptNice, 0, 19)
 	// By default 10 failed logins per account and 50 per client IP in any
 	// 15 minutes: a million guesses at one account would take years, while
 	// a person who mistypes, or a classroom behind one NAT, is rarely
@@ -482,6 +487,24 @@ func (l *loader) count(name string, def, maxValue int) int {
 		l.fail(name, v, "must be at least 1")
 	case n > maxValue:
 		l.fail(name, v, fmt.Sprintf("must be at most %d", maxValue))
+	default:
+		return n
+	}
+	return def
+}
+
+// between reads a whole number in [lo, hi], where 0 may be meaningful.
+func (l *loader) between(name string, def, lo, hi int) int {
+	v, ok := l.value(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		l.fail(name, v, "must be a whole number")
+	case n < lo || n > hi:
+		l.fail(name, v, fmt.Sprintf("must be between %d and %d", lo, hi))
 	default:
 		return n
 	}

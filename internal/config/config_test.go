@@ -32,6 +32,7 @@ func defaults() Config {
 
 		BcryptConcurrency: max(1, runtime.NumCPU()/2),
 		BcryptWait:        2 * time.Second,
+		BcryptNice:        10,
 		LoginAccountLimit: 10,
 		LoginIPLimit:      50,
 		SignupIPLimit:     20,
@@ -64,7 +65,7 @@ func TestLoad_EmptyValueMeansDefault(t *testing.T) {
 		"ADDR", "DATABASE_URL", "REDIS_URL", "SESSION_IDLE_TIMEOUT", "SESSION_LIFETIME",
 		"REAUTH_WINDOW", "SESSION_IP_BINDING", "TRUSTED_PROXIES", "COOKIE_SECURE",
 		"TLS_CERT", "TLS_KEY", "BCRYPT_COST", "LOG_FORMAT",
-		"BCRYPT_CONCURRENCY", "BCRYPT_WAIT", "LOGIN_ACCOUNT_LIMIT", "LOGIN_IP_LIMIT", "SIGNUP_IP_LIMIT", "THROTTLE_WINDOW",
+		"BCRYPT_CONCURRENCY", "BCRYPT_WAIT", "BCRYPT_NICE", "LOGIN_ACCOUNT_LIMIT", "LOGIN_IP_LIMIT", "SIGNUP_IP_LIMIT", "THROTTLE_WINDOW",
 	} {
 		e[name] = ""
 	}
@@ -143,6 +144,8 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"log text", env{"LOG_FORMAT": "text"}, func(c *Config) {}},
 		{"bcrypt concurrency", env{"BCRYPT_CONCURRENCY": "3"}, func(c *Config) { c.BcryptConcurrency = 3 }},
 		{"bcrypt wait", env{"BCRYPT_WAIT": "500ms"}, func(c *Config) { c.BcryptWait = 500 * time.Millisecond }},
+		{"bcrypt nice off", env{"BCRYPT_NICE": "0"}, func(c *Config) { c.BcryptNice = 0 }},
+		{"bcrypt nice lowest", env{"BCRYPT_NICE": "19"}, func(c *Config) { c.BcryptNice = 19 }},
 		{"login limits", env{"LOGIN_ACCOUNT_LIMIT": "5", "LOGIN_IP_LIMIT": "200", "SIGNUP_IP_LIMIT": "1"}, func(c *Config) {
 			c.LoginAccountLimit, c.LoginIPLimit, c.SignupIPLimit = 5, 200, 1
 		}},
@@ -228,6 +231,9 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"log format upper case", env{"LOG_FORMAT": "JSON"}, []string{"LOG_FORMAT=JSON"}},
 		{"blank value", env{"BCRYPT_COST": " \t"}, []string{`BCRYPT_COST=" \t"`, "blank"}},
 		{"bcrypt concurrency zero", env{"BCRYPT_CONCURRENCY": "0"}, []string{"BCRYPT_CONCURRENCY=0", "at least 1"}},
+		{"bcrypt nice above 19", env{"BCRYPT_NICE": "20"}, []string{"BCRYPT_NICE=20", "between 0 and 19"}},
+		{"bcrypt nice negative", env{"BCRYPT_NICE": "-5"}, []string{"BCRYPT_NICE=-5", "between 0 and 19"}},
+		{"bcrypt nice not a number", env{"BCRYPT_NICE": "low"}, []string{"BCRYPT_NICE=low", "whole number"}},
 		{"bcrypt concurrency not a number", env{"BCRYPT_CONCURRENCY": "all"}, []string{"BCRYPT_CONCURRENCY=all"}},
 		{"bcrypt wait zero", env{"BCRYPT_WAIT": "0s"}, []string{"BCRYPT_WAIT=0s"}},
 		{"bcrypt wait too long", env{"BCRYPT_WAIT": "1m"}, []string{"BCRYPT_WAIT=1m", "at most 10s"}},

@@ -125,6 +125,15 @@ func (a *app) loginPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if a.slots.Refuses() {
+		// A login flood is turned away before it costs a throttle count,
+		// a database query or a page: every hashing slot is busy and the
+		// queue could not be served within BCRYPT_WAIT. The same for every
+		// email and password, so it tells nothing about an account.
+		a.hashingBusy(w, r)
+		return
+	}
+
 	// One unit of the account's and the client IP's budgets is taken
 	// before anything else, bcrypt included, atomically with the check;
 	// only a failure keeps it (auth.Throttle).

@@ -23,9 +23,10 @@ import (
 // never hash) are served as usual.
 func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		// One slot, a short wait: the test holds the slot itself, which is
-		// what a flood of slow logins would do.
-		slots := auth.NewHashSlots(1, 50*time.Millisecond)
+		// One slot and no queue: the test holds the slot itself, which is
+		// what a flood of slow logins would do. The wait for a slot is an
+		// hour, so only the full queue can answer "at once".
+		slots := auth.NewHashSlots(1, time.Hour, auth.Queue(0))
 		app := newDefendedApp(t, b, appOptions{
 			deps:   func(d *server.Deps) { d.HashSlots = slots },
 			config: []func(*config.Config){withLimits(2, 100, time.Hour)},
@@ -55,7 +56,7 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 		}
 		results := make([]result, flood)
 		var wg sync.WaitGroup
-		// One after the other (each is turned away within the slot wait):
+		// One after the other (each is turned away at once):
 		// concurrent attempts would each hold a unit of the account's
 		// budget of 2 while in flight, and be throttled instead.
 		wg.Go(func() {
@@ -73,7 +74,13 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 		for range 3 {
 			member.mustBeSignedIn(email)
 		}
-		wg.Wait()
+		answered := make(chan struct{})
+		go func() { wg.Wait(); close(answered) }()
+		select {
+		case <-answered:
+		case <-time.After(30 * time.Second):
+			t.Fatal("logins with every slot taken and no queue were not answered at once (still waiting after 30 s)")
+		}
 		for i, r := range results {
 			if r.err != nil {
 				t.Fatalf("login %d: %v", i, r.err)

@@ -1,0 +1,119 @@
+//go:build linux
+
+package auth
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// threadNice reads a thread's niceness from /proc (field 19 of stat).
+func threadNice(t *testing.T, tid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: the first
+	// is field 3 (state), so nice (19) is the 17th.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	n, err := strconv.Atoi(fields[16])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// lowered lists the process's threads whose niceness is not zero, but for
+// the main thread: when a locked goroutine ends on it, the runtime parks it
+// for good instead of ending it (it never runs Go code again).
+func lowered(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/self/task/*")
+	var out []string
+	for _, d := range dirs {
+		tid, _ := strconv.Atoi(filepath.Base(d))
+		if tid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(d); err != nil {
+			continue // ended meanwhile
+		}
+		if n := threadNice(t, tid); n != 0 {
+			out = append(out, fmt.Sprintf("%d (nice %d)", tid, n))
+		}
+	}
+	return out
+}
+
+// TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn: with LowPriority the
+// work runs on another OS thread at the given niceness, with one more
+// GOMAXPROCS while it runs; afterwards GOMAXPROCS is back and no thread of
+// the process keeps the lowered priority (the thread ended with the work).
+func TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn(t *testing.T) {
+	if got := lowered(t); len(got) > 0 {
+		t.Fatalf("threads with a lowered priority before the test: %v", got)
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	caller := syscall.Gettid()
+	base := runtime.GOMAXPROCS(0)
+
+	s := NewHashSlots(1, time.Second, LowPriority(15))
+	var tid, nice, procs int
+	if err := s.Do(context.Background(), func() {
+		tid = syscall.Gettid()
+		nice = threadNice(t, tid)
+		procs = runtime.GOMAXPROCS(0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tid == caller {
+		t.Errorf("the work ran on the caller's thread %d", caller)
+	}
+	if nice != 15 {
+		t.Errorf("the work ran at nice %d, want 15", nice)
+	}
+	if procs != base+1 {
+		t.Errorf("GOMAXPROCS while hashing = %d, want %d", procs, base+1)
+	}
+	if got := runtime.GOMAXPROCS(0); got != base {
+		t.Errorf("GOMAXPROCS after = %d, want %d again", got, base)
+	}
+	if n := threadNice(t, caller); n != 0 {
+		t.Errorf("the caller's thread is at nice %d afterwards", n)
+	}
+	// The thread ends just after the work: give it the clock to do so.
+	deadline := time.Now().Add(5 * time.Second)
+	for got := lowered(t); len(got) > 0; got = lowered(t) {
+		if time.Now().After(deadline) {
+			t.Fatalf("threads still at a lowered priority after the work ended: %v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHashSlots_LowPriorityPanicsReachTheCaller: a panic in the work is the
+// caller's panic, as it would be without LowPriority, and frees the slot.
+func TestHashSlots_LowPriorityPanicsReachTheCaller(t *testing.T) {
+	s := NewHashSlots(1, time.Second, LowPriority(10))
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want boom", p)
+			}
+		}()
+		_ = s.Do(context.Background(), func() { panic("boom") })
+	}()
+	if err := s.Do(context.Background(), func() {}); err != nil {
+		t.Fatalf("the slot after a panic: %v", err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package auth
+
+const lowPrioritySupported = false
+
+func setThreadNice(int) {}
