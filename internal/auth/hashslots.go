@@ -14,14 +14,14 @@ import (
 // when so many requests already wait for one that another would only queue.
 var ErrBusy = errors.New("auth: every password hashing slot is busy")
 
-// HashSlots bounds how many bcrypt operations run at once, how many wait
-// for a turn, and at which CPU priority they run.
-//
-// SECURITY(throttling): a login flood must not starve signed-in pages of
-// CPU (ASVS 5.0 2.4.1). At most N hashes run at once (default half the
-// CPUs), a request that would not get a slot within MaxWait is refused at
-// once (503) instead of queueing for nothing, and a hash runs on its own OS thread at a lower priority, so
+// HashSlots bounds how many bcrypt operations run at once (default half
+// the CPUs), refuses at once a request that would not get a slot within
+// MaxWait instead of letting it queue for nothing, and can run each hash
+// on an OS thread of its own at a lower priority (LowPriority), so that
 // the kernel serves every other request first.
+//
+// SECURITY(dos): a login flood gets 503s, never every CPU, so signed-in
+// pages stay fast — ASVS 5.0 15.2.2.
 type HashSlots struct {
 	slots   chan struct{}
 	queue   int          // requests allowed to wait for a slot at most

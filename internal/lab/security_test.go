@@ -29,7 +29,6 @@ const (
 // not edit. Remove an entry once its comment is short; the test fails on
 // an entry that no longer matches a long comment.
 var pendingShorten = []string{
-	"SECURITY(dos): bcrypt is deliberately slow, so a burst of logins", // internal/auth/hashslots.go
 }
 
 // securityTag is a tag at the start of a comment line. A mention inside
