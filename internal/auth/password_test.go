@@ -2,10 +2,8 @@ package auth
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -81,58 +79,48 @@ func TestNewHasher_RefusesCostOutOfRange(t *testing.T) {
 }
 
 // ASVS 6.3.8 after a cost change: users hashed at an older, cheaper cost
-// answer a wrong password in the time an unknown email takes (checked
+// answer a wrong password with the work an unknown email takes (checked
 // against the dummy at the configured cost), until their hash is upgraded.
-// Medians of interleaved runs, within 10%.
+// bcrypt's work is 2^cost key expansions per comparison, so the test adds
+// up 2^cost over every comparison a check makes — the same figure for
+// both, exactly, whatever else the machine is doing.
 func TestHasher_OldCostChecksTakeAsLongAsUnknownEmails(t *testing.T) {
-	const oldCost, newCost, runs = 7, 9, 9
-	old, err := NewHasher(oldCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := old.Hash("the right password")
-	if err != nil {
-		t.Fatal(err)
-	}
+	const newCost = 9
 	h, err := NewHasher(newCost)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Check(hash, "warm-up: the padding hashes are made once")
-	// Each run times the two back to back, in alternating order, and keeps
-	// their ratio: a change of load on the machine (other test packages run
-	// at the same time) slows both of a pair alike, and the median of the
-	// ratios ignores the runs it hit in between.
-	var unknown, known []time.Duration
-	var ratios []float64
-	for i := range runs {
-		var du, dk time.Duration
-		if i%2 == 0 {
-			start := time.Now()
-			h.Check(nil, "a wrong password")
-			mid := time.Now()
-			h.Check(hash, "a wrong password")
-			du, dk = mid.Sub(start), time.Since(mid)
-		} else {
-			start := time.Now()
-			h.Check(hash, "a wrong password")
-			mid := time.Now()
-			h.Check(nil, "a wrong password")
-			dk, du = mid.Sub(start), time.Since(mid)
+	var work int
+	h.compare = func(hash, password []byte) error {
+		c, err := bcrypt.Cost(hash)
+		if err != nil {
+			t.Fatalf("compared against something that is not a bcrypt hash: %v", err)
 		}
-		unknown, known = append(unknown, du), append(known, dk)
-		ratios = append(ratios, float64(dk)/float64(du))
+		work += 1 << c
+		return bcrypt.CompareHashAndPassword(hash, password)
 	}
-	slices.Sort(ratios)
-	ratio := ratios[len(ratios)/2]
-	t.Logf("unknown email %v, known account at cost %d %v (medians): median ratio %.2f", medianOf(unknown), oldCost, medianOf(known), ratio)
-	if ratio < 0.9 || ratio > 1.1 {
-		t.Errorf("a known account hashed at cost %d takes %.2f× an unknown email at cost %d, want within 10%%", oldCost, ratio, newCost)
+	checkWork := func(hash []byte) int {
+		work = 0
+		if ok, err := h.Check(hash, "a wrong password"); ok || err != nil {
+			t.Fatalf("Check with a wrong password: %v, %v", ok, err)
+		}
+		return work
 	}
-}
-
-func medianOf(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
+	unknown := checkWork(nil)
+	if unknown != 1<<newCost {
+		t.Fatalf("an unknown email costs %d expansions, want 2^%d", unknown, newCost)
+	}
+	for oldCost := bcrypt.MinCost; oldCost <= newCost+1; oldCost++ {
+		hash, err := bcrypt.GenerateFromPassword([]byte("the right password"), oldCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := unknown
+		if oldCost > newCost {
+			want = 1 << oldCost // a dearer hash is never made cheaper
+		}
+		if got := checkWork(hash); got != want {
+			t.Errorf("an account hashed at cost %d costs %d expansions, an unknown email %d: want %d", oldCost, got, unknown, want)
+		}
+	}
 }
