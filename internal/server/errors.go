@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/security"
 	"github.com/sessionlab/sessionlab/internal/session"
 )
@@ -95,7 +96,9 @@ func (a *app) tooManyAttempts(w http.ResponseWriter, r *http.Request, retryAfter
 // hashingBusy answers a request that found every password-hashing slot
 // taken (auth.ErrBusy): 503 and a short Retry-After, instead of a queue.
 func (a *app) hashingBusy(w http.ResponseWriter, r *http.Request) {
-	a.log.WarnContext(r.Context(), "password hashing busy")
+	// One line when the slots fill up, then a count every 10 s while the
+	// flood lasts, and one when a hash gets a slot again.
+	a.hashBusy.failed(r.Context(), auth.ErrBusy)
 	w.Header().Set("Retry-After", retryAfterSeconds(a.slots.MaxWait()))
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is busy. Please try again in a moment.")
 }

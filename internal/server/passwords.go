@@ -24,6 +24,7 @@ func (a *app) checkPassword(ctx context.Context, hash []byte, password string) (
 	if slotErr := a.slots.Do(ctx, func() { ok, err = a.hasher.Check(hash, password) }); slotErr != nil {
 		return false, slotErr
 	}
+	a.hashBusy.ok(ctx)
 	return ok, err
 }
 
@@ -32,6 +33,7 @@ func (a *app) hashPassword(ctx context.Context, password string) (hash []byte, e
 	if slotErr := a.slots.Do(ctx, func() { hash, err = a.hasher.Hash(password) }); slotErr != nil {
 		return nil, slotErr
 	}
+	a.hashBusy.ok(ctx)
 	return hash, err
 }
 

@@ -56,6 +56,7 @@ type app struct {
 	sessions *session.Manager
 	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
 	outage   *outageLog        // one log line per outage interval, not per refused request
+	hashBusy *outageLog        // the same for logins turned away with every bcrypt slot busy
 	pages    *pages
 	stopping func() bool    // see Deps.Stopping; never nil
 	lab      *attacker.Site // nil: no attack lab
@@ -90,6 +91,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
 		outage:   &outageLog{log: log, now: time.Now},
+		hashBusy: &outageLog{log: log, now: time.Now, what: "password hashing", level: slog.LevelWarn},
 		stopping: deps.Stopping,
 		lab:      deps.Lab,
 		slots:    deps.HashSlots,
