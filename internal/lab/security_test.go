@@ -28,8 +28,7 @@ const (
 // line, that are still long or carry a link, in files this change could
 // not edit. Remove an entry once its comment is short; the test fails on
 // an entry that no longer matches a long comment.
-var pendingShorten = []string{
-}
+var pendingShorten = []string{}
 
 // securityTag is a tag at the start of a comment line. A mention inside
 // prose (`// SECURITY(topic):` in a doc comment) is not a tag.

@@ -99,6 +99,11 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 			mustHaveSecurityHeaders(t, "busy sign-up", r, true)
 		}
 		member.mustBeSignedIn(email)
+		// Nine requests turned away, one log line: a flood must not also
+		// flood the log.
+		if n := strings.Count(app.logs.String(), `msg="password hashing`); n != 1 {
+			t.Errorf("%d lines about busy hashing for 9 refused requests, want 1:\n%s", n, app.logs.String())
+		}
 
 		// The slot comes free: logins work again, and the 4 wrong passwords
 		// turned away did not count against the account's budget of 2.
