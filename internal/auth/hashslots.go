@@ -16,9 +16,10 @@ var ErrBusy = errors.New("auth: every password hashing slot is busy")
 
 // HashSlots bounds how many bcrypt operations run at once (default half
 // the CPUs), refuses at once a request that would not get a slot within
-// MaxWait instead of letting it queue for nothing, and can run each hash
-// on an OS thread of its own at a lower priority (LowPriority), so that
-// the kernel serves every other request first.
+// MaxWait instead of letting it queue for nothing, and runs each hash on
+// an OS thread of its own with one more GOMAXPROCS while it runs, so
+// that the Go scheduler keeps its full number of Ps for every other
+// request (and, with LowPriority, at a lower priority too).
 //
 // SECURITY(dos): a login flood gets 503s, never every CPU, so signed-in
 // pages stay fast — ASVS 5.0 15.2.2.
@@ -27,7 +28,7 @@ type HashSlots struct {
 	queue   int          // requests allowed to wait for a slot at most
 	waiting atomic.Int32 // requests waiting now
 	wait    time.Duration
-	nice    int          // 0: hash on the caller's thread; 1–19: own thread at that niceness
+	nice    int          // 0: the thread's priority is left alone; 1–19: its niceness
 	took    atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
 
 	// onWait, when set (tests only), is called once a request is counted
@@ -43,10 +44,9 @@ type Option func(*HashSlots)
 // serve within MaxWait (see Acquire).
 func Queue(q int) Option { return func(s *HashSlots) { s.queue = max(q, 0) } }
 
-// LowPriority runs every hash on an OS thread of its own at niceness nice
-// (1–19, the higher the lower the priority; 0 turns it off), where the
-// system supports it (Linux), with one more GOMAXPROCS while it runs so
-// the Go scheduler keeps its full number of Ps for everything else.
+// LowPriority lowers the priority of the thread each hash runs on to
+// niceness nice (1–19, the higher the lower; 0 leaves it alone), where the
+// system supports it (Linux).
 func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max(nice, 0), 19) } }
 
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
@@ -114,8 +114,8 @@ func (s *HashSlots) tooLong(position int) bool {
 	return position > s.queue || time.Duration(position)*took/time.Duration(cap(s.slots)) > s.wait
 }
 
-// Do runs fn holding a slot (on a low-priority thread when LowPriority is
-// set); it returns ErrBusy or ctx's error, without running fn, when no
+// Do runs fn holding a slot, on an OS thread of its own with one more
+// GOMAXPROCS while it runs (at a lower priority with LowPriority); it returns ErrBusy or ctx's error, without running fn, when no
 // slot came free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	release, err := s.Acquire(ctx)
@@ -124,10 +124,6 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	}
 	defer release()
 	defer s.observe(time.Now())
-	if s.nice == 0 || !lowPrioritySupported {
-		fn()
-		return nil
-	}
 	extraProcs.add(1)
 	defer extraProcs.add(-1)
 	done := make(chan any, 1)
@@ -142,7 +138,9 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 		// meanwhile are not cloned from a locked one (they would inherit
 		// its priority) but made by its template thread.
 		runtime.LockOSThread()
-		setThreadNice(s.nice)
+		if s.nice > 0 && lowPrioritySupported {
+			setThreadNice(s.nice)
+		}
 		fn()
 	}()
 	if p := <-done; p != nil {
@@ -167,9 +165,9 @@ func (s *HashSlots) observe(start time.Time) {
 	}
 }
 
-// extraProcs raises GOMAXPROCS by one for each hash running on a
-// low-priority thread: that thread holds a P while the kernel lets it wait,
-// and without the extra P the Go scheduler would have one P fewer for
+// extraProcs raises GOMAXPROCS by one for each hash running: its thread
+// holds a P for the whole hash (and while the kernel lets it wait), and
+// without the extra P the Go scheduler would have one P fewer for
 // every other goroutine.
 var extraProcs procs
 

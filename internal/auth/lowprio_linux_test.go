@@ -101,6 +101,38 @@ func TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn(t *testing.T) {
 	}
 }
 
+// TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP: by default the
+// work runs on another OS thread, at the caller's priority, with one more
+// GOMAXPROCS while it runs, and GOMAXPROCS is back afterwards.
+func TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	caller := syscall.Gettid()
+	base := runtime.GOMAXPROCS(0)
+
+	s := NewHashSlots(1, time.Second)
+	var tid, nice, procs int
+	if err := s.Do(context.Background(), func() {
+		tid = syscall.Gettid()
+		nice = threadNice(t, tid)
+		procs = runtime.GOMAXPROCS(0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if tid == caller {
+		t.Errorf("the work ran on the caller's thread %d", caller)
+	}
+	if nice != 0 {
+		t.Errorf("the work ran at nice %d, want 0 (no LowPriority)", nice)
+	}
+	if procs != base+1 {
+		t.Errorf("GOMAXPROCS while hashing = %d, want %d", procs, base+1)
+	}
+	if got := runtime.GOMAXPROCS(0); got != base {
+		t.Errorf("GOMAXPROCS after = %d, want %d again", got, base)
+	}
+}
+
 // TestHashSlots_LowPriorityPanicsReachTheCaller: a panic in the work is the
 // caller's panic, as it would be without LowPriority, and frees the slot.
 func TestHashSlots_LowPriorityPanicsReachTheCaller(t *testing.T) {
