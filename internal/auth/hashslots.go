@@ -168,7 +168,9 @@ func (s *HashSlots) observe(start time.Time) {
 // extraProcs raises GOMAXPROCS by one for each hash running: its thread
 // holds a P for the whole hash (and while the kernel lets it wait), and
 // without the extra P the Go scheduler would have one P fewer for
-// every other goroutine.
+// every other goroutine. Setting GOMAXPROCS turns off the runtime's own
+// updates of it (a container's CPU limit changed while the process runs
+// is then not followed until a restart).
 var extraProcs procs
 
 type procs struct {
