@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -217,23 +216,11 @@ func serve(ctx context.Context, app *assembly.App, logger *slog.Logger, stdout i
 func announce(app *assembly.App, url string, logger *slog.Logger, stdout io.Writer) {
 	cfg := app.Config
 	line := fmt.Sprintf("Session Lab on %s — store %s, idle %s, lifetime %s, IP binding %s",
-		url, app.Store.Kind, shortDuration(cfg.IdleTimeout), shortDuration(cfg.Lifetime), cfg.IPBinding)
+		url, app.Store.Kind, config.ShortDuration(cfg.IdleTimeout), config.ShortDuration(cfg.Lifetime), cfg.IPBinding)
 	if cfg.LogFormat != "json" {
 		fmt.Fprintln(stdout, line)
 		return
 	}
-	logger.Info(line, "url", url, "store", app.Store.Kind, "idle_timeout", shortDuration(cfg.IdleTimeout),
-		"lifetime", shortDuration(cfg.Lifetime), "ip_binding", string(cfg.IPBinding))
-}
-
-// shortDuration writes 30m and 12h rather than 30m0s and 12h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
+	logger.Info(line, "url", url, "store", app.Store.Kind, "idle_timeout", config.ShortDuration(cfg.IdleTimeout),
+		"lifetime", config.ShortDuration(cfg.Lifetime), "ip_binding", string(cfg.IPBinding))
 }

@@ -62,32 +62,7 @@ func TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn(t *testing.T) {
 	if got := lowered(t); len(got) > 0 {
 		t.Fatalf("threads with a lowered priority before the test: %v", got)
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	caller := syscall.Gettid()
-	base := runtime.GOMAXPROCS(0)
-
-	s := NewHashSlots(1, time.Second, LowPriority(15))
-	var tid, nice, procs int
-	if err := s.Do(context.Background(), func() {
-		tid = syscall.Gettid()
-		nice = threadNice(t, tid)
-		procs = runtime.GOMAXPROCS(0)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if tid == caller {
-		t.Errorf("the work ran on the caller's thread %d", caller)
-	}
-	if nice != 15 {
-		t.Errorf("the work ran at nice %d, want 15", nice)
-	}
-	if procs != base+1 {
-		t.Errorf("GOMAXPROCS while hashing = %d, want %d", procs, base+1)
-	}
-	if got := runtime.GOMAXPROCS(0); got != base {
-		t.Errorf("GOMAXPROCS after = %d, want %d again", got, base)
-	}
+	caller := checkOneHash(t, NewHashSlots(1, time.Second, LowPriority(15)), 15)
 	if n := threadNice(t, caller); n != 0 {
 		t.Errorf("the caller's thread is at nice %d afterwards", n)
 	}
@@ -105,12 +80,19 @@ func TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn(t *testing.T) {
 // work runs on another OS thread, at the caller's priority, with one more
 // GOMAXPROCS while it runs, and GOMAXPROCS is back afterwards.
 func TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP(t *testing.T) {
+	checkOneHash(t, NewHashSlots(1, time.Second), 0)
+}
+
+// checkOneHash runs one piece of work in s from a thread of the test's
+// own, and checks that it ran on another thread, at niceness wantNice,
+// with one more GOMAXPROCS than before and after. It returns the test's
+// thread id.
+func checkOneHash(t *testing.T, s *HashSlots, wantNice int) (caller int) {
+	t.Helper()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	caller := syscall.Gettid()
+	caller = syscall.Gettid()
 	base := runtime.GOMAXPROCS(0)
-
-	s := NewHashSlots(1, time.Second)
 	var tid, nice, procs int
 	if err := s.Do(context.Background(), func() {
 		tid = syscall.Gettid()
@@ -122,8 +104,8 @@ func TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP(t *testing.T) {
 	if tid == caller {
 		t.Errorf("the work ran on the caller's thread %d", caller)
 	}
-	if nice != 0 {
-		t.Errorf("the work ran at nice %d, want 0 (no LowPriority)", nice)
+	if nice != wantNice {
+		t.Errorf("the work ran at nice %d, want %d", nice, wantNice)
 	}
 	if procs != base+1 {
 		t.Errorf("GOMAXPROCS while hashing = %d, want %d", procs, base+1)
@@ -131,6 +113,7 @@ func TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != base {
 		t.Errorf("GOMAXPROCS after = %d, want %d again", got, base)
 	}
+	return caller
 }
 
 // TestHashSlots_LowPriorityPanicsReachTheCaller: a panic in the work is the

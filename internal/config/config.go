@@ -169,7 +169,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if idleOK && lifetimeOK && c.IdleTimeout > c.Lifetime {
 		l.errs = append(l.errs, fmt.Errorf(
 			"SESSION_IDLE_TIMEOUT=%s exceeds SESSION_LIFETIME=%s: the idle timeout must not be longer than the absolute lifetime",
-			shortDuration(c.IdleTimeout), shortDuration(c.Lifetime)))
+			ShortDuration(c.IdleTimeout), ShortDuration(c.Lifetime)))
 	}
 
 	c.IPBinding = l.ipBinding()
@@ -236,7 +236,7 @@ func Load(getenv func(string) string) (Config, error) {
 	case c.RequestTimeout < time.Second || c.RequestTimeout > time.Minute:
 		l.fail("REQUEST_TIMEOUT", l.getenv("REQUEST_TIMEOUT"), "must be between 1s and 1m")
 	case c.RequestTimeout <= c.BcryptWait:
-		l.fail("REQUEST_TIMEOUT", l.getenv("REQUEST_TIMEOUT"), "must be longer than BCRYPT_WAIT ("+shortDuration(c.BcryptWait)+"): a login waits for a bcrypt slot within its deadline")
+		l.fail("REQUEST_TIMEOUT", l.getenv("REQUEST_TIMEOUT"), "must be longer than BCRYPT_WAIT ("+ShortDuration(c.BcryptWait)+"): a login waits for a bcrypt slot within its deadline")
 	}
 	c.LoginIPLimit = l.count("LOGIN_IP_LIMIT", defaultLoginIPLimit, 1_000_000)
 	c.SignupIPLimit = l.count("SIGNUP_IP_LIMIT", defaultSignupIPLimit, 1_000_000)
@@ -690,8 +690,9 @@ func display(v string) string {
 	return v
 }
 
-// shortDuration prints 12h rather than 12h0m0s.
-func shortDuration(d time.Duration) string {
+// ShortDuration prints 30m rather than 30m0s, 12h rather than 12h0m0s:
+// how durations are shown in errors, the start-up line and pages.
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

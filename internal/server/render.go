@@ -8,9 +8,9 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/lab"
 	"github.com/sessionlab/sessionlab/internal/users"
 	"github.com/sessionlab/sessionlab/web"
@@ -120,7 +120,7 @@ func (a *app) anonForm(w http.ResponseWriter, r *http.Request, d *templateData) 
 	if d.User == nil {
 		d.CSRFToken = a.anonCSRF.Token(w, r)
 	}
-	d.Form.IdleTimeout, d.Form.Lifetime = shortDuration(a.cfg.IdleTimeout), shortDuration(a.cfg.Lifetime)
+	d.Form.IdleTimeout, d.Form.Lifetime = config.ShortDuration(a.cfg.IdleTimeout), config.ShortDuration(a.cfg.Lifetime)
 }
 
 // csrfWanted is the token a state-changing request must carry: its
@@ -150,16 +150,4 @@ func (a *app) render(w http.ResponseWriter, r *http.Request, status int, page st
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	buf.WriteTo(w)
-}
-
-// shortDuration prints 30m rather than 30m0s, 12h rather than 12h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
