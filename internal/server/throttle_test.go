@@ -415,3 +415,36 @@ func TestTrustedProxies_DirectClientStaysSignedIn(t *testing.T) {
 		}
 	})
 }
+
+// A stolen cookie is no password oracle: wrong passwords at a
+// re-authentication prompt count against the same budget as logins.
+func TestReauth_WrongPasswordsAreThrottledLikeLogins(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) {
+			c.ReauthWindow = time.Millisecond
+			c.LoginAccountLimit = 3
+		})
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		time.Sleep(5 * time.Millisecond)
+		_, others := a.listed()
+		for i := 0; i < 3; i++ {
+			if r := a.post("/sessions/revoke-others", url.Values{"password": {"guess-" + itoa(i)}}); r.status != http.StatusForbidden {
+				t.Fatalf("wrong password %d: %d, want 403", i+1, r.status)
+			}
+		}
+		r := a.post("/sessions/"+others[0]+"/revoke", url.Values{"password": {pw}})
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("after 3 wrong passwords, the right one: %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+		}
+		a.get("/account/password")
+		if r := a.post("/account/password", url.Values{"current_password": {pw}, "new_password": {"another-password"}}); r.status != http.StatusTooManyRequests {
+			t.Errorf("password change while throttled: %d, want 429", r.status)
+		}
+		bc.mustBeSignedIn(email)
+	})
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
