@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,17 +16,20 @@ import (
 
 // Entries of expired sessions never accumulate: in Redis the registry hash
 // expires with its longest-lived session; in SQL, reading prunes them.
+// With a cap of two sessions per user, each login also ends the oldest
+// (leaving a tombstone); then every session is left to expire. Sessions
+// live a second: short, yet long enough for a login's requests under load.
 func TestRegistry_ExpiredSessionsArePrunedAndLeaveNothingBehind(t *testing.T) {
+	const lifetime, perUser, n = time.Second, 2, 10
 	eachBackend(t, func(t *testing.T, b backend) {
 		app := newApp(t, b, func(c *config.Config) {
-			c.IdleTimeout = time.Second
-			c.Lifetime = 2 * time.Second
+			c.IdleTimeout, c.Lifetime = lifetime, lifetime
+			c.SessionsPerUser = perUser
 		})
 		email, pw := newUser()
 		app.newClient().signup(email, pw)
-		const n = 1000
 		seen := make(map[string]bool, n)
-		for i := 0; i < n; i++ {
+		for i := range n {
 			c := app.newClient()
 			c.get("/login")
 			if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusSeeOther {
@@ -33,11 +37,24 @@ func TestRegistry_ExpiredSessionsArePrunedAndLeaveNothingBehind(t *testing.T) {
 			}
 			seen[c.token()] = true
 		}
+		lastLogin := time.Now()
 		// ASVS 5.0 7.2.3: unique tokens.
 		if len(seen) != n {
 			t.Errorf("%d logins issued %d distinct tokens", n, len(seen))
 		}
-		time.Sleep(2100 * time.Millisecond)
+		// Something to expire: in Redis, sessions, the registry hash and the
+		// tombstones of the sessions the cap ended.
+		if b.name == "redis" {
+			conn := mustRedis(t, app.env.redisURL)
+			keys := strings.Join(testenv.RedisKeys(t, conn, app.env.prefix), "\n")
+			conn.Close()
+			for _, kind := range []string{"session:", "registry:", "ended:"} {
+				if !strings.Contains(keys, app.env.prefix+kind) {
+					t.Fatalf("no %s key before the sessions expired: nothing to prove", kind)
+				}
+			}
+		}
+		time.Sleep(time.Until(lastLogin.Add(lifetime + 100*time.Millisecond)))
 
 		if b.name == "redis" {
 			conn := mustRedis(t, app.env.redisURL)
@@ -53,15 +70,21 @@ func TestRegistry_ExpiredSessionsArePrunedAndLeaveNothingBehind(t *testing.T) {
 			t.Errorf("/sessions lists %d other sessions after they all expired", len(others))
 		}
 		if b.name != "redis" {
-			var rows int
-			if err := app.env.db.SQL.QueryRow("SELECT count(*) FROM user_sessions").Scan(&rows); err != nil {
-				t.Fatal(err)
-			}
-			if rows != 1 {
+			if rows := registryRows(t, app); rows != 1 {
 				t.Errorf("user_sessions holds %d rows, want 1 (the live session)", rows)
 			}
 		}
 	})
+}
+
+// registryRows counts the SQL registry's rows, every user's.
+func registryRows(t *testing.T, app *testApp) int {
+	t.Helper()
+	var rows int
+	if err := app.env.db.SQL.QueryRow("SELECT count(*) FROM user_sessions").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	return rows
 }
 
 // redisTTLs is a debugging aid kept small: every key the app writes expires.
