@@ -310,8 +310,12 @@ func TestPasswordChange_ConcurrentOldPasswordLoginsLeaveNoSurvivor(t *testing.T)
 			var mu sync.Mutex
 			var tokens []string // every session cookie an attacker was given
 			var wg sync.WaitGroup
+			// Each attacker reports its first login with the old password:
+			// the change starts once all are under way.
+			going := make(chan struct{}, attackers)
 			for range attackers {
 				wg.Go(func() {
+					first := true
 					for {
 						select {
 						case <-stop:
@@ -329,11 +333,24 @@ func TestPasswordChange_ConcurrentOldPasswordLoginsLeaveNoSurvivor(t *testing.T)
 							mu.Lock()
 							tokens = append(tokens, c.token())
 							mu.Unlock()
+							if first {
+								first = false
+								going <- struct{}{}
+							}
 						}
 					}
 				})
 			}
-			time.Sleep(30 * time.Millisecond) // let the attackers get going
+			timeout := time.After(30 * time.Second)
+			for range attackers {
+				select {
+				case <-going:
+				case <-timeout:
+					close(stop)
+					wg.Wait()
+					t.Fatalf("round %d: not every attacker signed in with the old password within 30 s", round)
+				}
+			}
 			r := owner.post("/account/password", url.Values{"current_password": {oldPW}, "new_password": {oldPW + "-new"}, "sign_out_others": {"on"}})
 			close(stop)
 			wg.Wait()
