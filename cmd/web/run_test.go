@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +22,8 @@ import (
 
 // startRun starts the real program on 127.0.0.1:0 and returns its address
 // once /healthz answers, and a function that stops it and returns run's error.
+// The listening line is logged once the listener is open, so /healthz
+// answers at the first request.
 func startRun(t *testing.T, env map[string]string) (addr string, stop func() error, logs *testenv.SyncBuffer) {
 	t.Helper()
 	base := map[string]string{
@@ -50,19 +54,15 @@ func startRun(t *testing.T, env map[string]string) (addr string, stop func() err
 		}
 		addr = listeningAddr(logs.String())
 	}
-	for {
-		res, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("/healthz did not answer 200 within 10s: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
+	res, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		cancel()
+		t.Fatalf("/healthz: %v\n%s", err, logs.String())
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		cancel()
+		t.Fatalf("/healthz: %d, want 200\n%s", res.StatusCode, logs.String())
 	}
 	var once sync.Once
 	var runErr error
@@ -136,26 +136,55 @@ func TestRun_WithRedisSessionsIsReady(t *testing.T) {
 // still gets its answer, and run then returns cleanly.
 func TestRun_ShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	addr, stop, _ := startRun(t, nil)
+	// An idle keep-alive connection: Shutdown closes idle connections
+	// first, so its end tells the test that the shutdown has begun.
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idleR := bufio.NewReader(idle)
+	fmt.Fprintf(idle, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+	res, err := http.ReadResponse(idleR, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	body := "email=a%40example.com&password=secret-password"
-	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
-	time.Sleep(100 * time.Millisecond) // the server is now reading the body
+	fmt.Fprintf(conn, "POST /login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, len(body))
+	br := bufio.NewReader(conn)
+	// The server asks for the body when the handler starts reading it:
+	// from then on the request is in flight.
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+		t.Fatalf("before the body: %q, %v; want 100 Continue", line, err)
+	}
+	if line, err := br.ReadString('\n'); err != nil || line != "\r\n" {
+		t.Fatalf("after 100 Continue: %q, %v; want the blank line", line, err)
+	}
+	io.WriteString(conn, body[:10])
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
-	time.Sleep(200 * time.Millisecond)
+	idle.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := idleR.ReadByte(); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the idle connection was not closed within 10 s of the stop (%v): no shutdown", err)
+	}
+	// The shutdown is under way: run must wait for the request.
 	select {
 	case err := <-stopped:
 		t.Fatalf("run returned (%v) while a request was in flight", err)
-	default:
+	case <-time.After(100 * time.Millisecond):
 	}
 
 	io.WriteString(conn, body[10:])
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err = http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer: %v", err)
 	}

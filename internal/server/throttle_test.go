@@ -103,10 +103,11 @@ func TestLogin_ThrottledPerAccountThenPerIP(t *testing.T) {
 }
 
 // ASVS 5.0 6.3.1: the refusal lasts until the window has slid past the
-// failures, and not for ever.
+// failures, and not for ever. A 2 s window: Retry-After is then 1 to 3 s,
+// and the three attempts fit in one window even under load.
 func TestLogin_ThrottleLiftsWhenTheWindowPasses(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(2, 100, 3*time.Second)}})
+		app := newDefendedApp(t, b, appOptions{config: []func(*config.Config){withLimits(2, 100, 2*time.Second)}})
 		email, pw := newUser()
 		c := app.newClient()
 		c.signup(email, pw)
@@ -413,5 +414,35 @@ func TestTrustedProxies_DirectClientStaysSignedIn(t *testing.T) {
 		for range 3 {
 			c.mustBeSignedIn(email)
 		}
+	})
+}
+
+// A stolen cookie is no password oracle: wrong passwords at a
+// re-authentication prompt count against the same budget as logins.
+func TestReauth_WrongPasswordsAreThrottledLikeLogins(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		app := newApp(t, b, func(c *config.Config) {
+			c.ReauthWindow = time.Nanosecond // over by the next request
+			c.LoginAccountLimit = 3
+		})
+		email, pw := newUser()
+		a, bc := app.newClient(), app.newClient()
+		a.signup(email, pw)
+		bc.login(email, pw)
+		_, others := a.listed()
+		for i := 0; i < 3; i++ {
+			if r := a.post("/sessions/revoke-others", url.Values{"password": {"guess-" + strconv.Itoa(i)}}); r.status != http.StatusForbidden {
+				t.Fatalf("wrong password %d: %d, want 403", i+1, r.status)
+			}
+		}
+		r := a.post("/sessions/"+others[0]+"/revoke", url.Values{"password": {pw}})
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("after 3 wrong passwords, the right one: %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+		}
+		a.get("/account/password")
+		if r := a.post("/account/password", url.Values{"current_password": {pw}, "new_password": {"another-password"}}); r.status != http.StatusTooManyRequests {
+			t.Errorf("password change while throttled: %d, want 429", r.status)
+		}
+		bc.mustBeSignedIn(email)
 	})
 }
