@@ -115,6 +115,10 @@ func mustRedis(t *testing.T, u string) redis.Conn {
 
 // eachBackend runs fn once per session store, in parallel.
 func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	// Each test has its own stores (a SQLite file, a PostgreSQL schema, a
+	// Redis prefix), so the tests run side by side too, not only their
+	// backends.
+	t.Parallel()
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
