@@ -31,6 +31,9 @@ type HashSlots struct {
 	nice    int          // 0: the thread's priority is left alone; 1–19: its niceness
 	took    atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
 
+	starvedUntil atomic.Int64         // unix ns: no lower priority before then (checkStarved)
+	threadCPU    func() time.Duration // the calling thread's CPU time (threadCPUTime; tests replace it)
+
 	// onWait, when set (tests only), is called once a request is counted
 	// as waiting, before it blocks.
 	onWait func()
@@ -44,15 +47,16 @@ type Option func(*HashSlots)
 // serve within MaxWait (see Acquire).
 func Queue(q int) Option { return func(s *HashSlots) { s.queue = max(q, 0) } }
 
-// LowPriority lowers the priority of the thread each hash runs on to
+// LowPriority lowers the priority of the thread a hash runs on to
 // niceness nice (1–19, the higher the lower; 0 leaves it alone), where the
-// system supports it (Linux).
+// system supports it (Linux): while other requests wait for a slot, and
+// unless a recent hash was starved by it (see lowerNow).
 func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max(nice, 0), 19) } }
 
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
 func NewHashSlots(n int, wait time.Duration, opts ...Option) *HashSlots {
 	n = max(n, 1)
-	s := &HashSlots{slots: make(chan struct{}, n), queue: math.MaxInt32, wait: wait}
+	s := &HashSlots{slots: make(chan struct{}, n), queue: math.MaxInt32, wait: wait, threadCPU: threadCPUTime}
 	for _, o := range opts {
 		o(s)
 	}
@@ -115,8 +119,9 @@ func (s *HashSlots) tooLong(position int) bool {
 }
 
 // Do runs fn holding a slot, on an OS thread of its own with one more
-// GOMAXPROCS while it runs (at a lower priority with LowPriority); it returns ErrBusy or ctx's error, without running fn, when no
-// slot came free in time.
+// GOMAXPROCS while it runs (at a lower priority with LowPriority); it
+// returns ErrBusy or ctx's error, without running fn, when no slot came
+// free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	release, err := s.Acquire(ctx)
 	if err != nil {
@@ -138,16 +143,45 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 		// meanwhile are not cloned from a locked one (they would inherit
 		// its priority) but made by its template thread.
 		runtime.LockOSThread()
-		if s.nice > 0 && lowPrioritySupported {
-			setThreadNice(s.nice)
+		if !s.lowerNow() {
+			fn()
+			return
 		}
+		setThreadNice(s.nice)
+		start, cpu := time.Now(), s.threadCPU()
 		fn()
+		s.checkStarved(time.Since(start), s.threadCPU()-cpu)
 	}()
 	if p := <-done; p != nil {
 		panic(p)
 	}
 	return nil
 }
+
+// lowerNow reports whether the hash about to run takes the lower priority:
+// only with LowPriority, only while other requests wait for a slot (a
+// login flood: without one there is nothing to protect the pages from),
+// and not within starvedFor of a hash the lower priority starved.
+func (s *HashSlots) lowerNow() bool {
+	return s.nice > 0 && lowPrioritySupported && s.waiting.Load() > 0 &&
+		time.Now().UnixNano() >= s.starvedUntil.Load()
+}
+
+// checkStarved turns the lower priority off for starvedFor after a hash
+// that waited for the CPU more than twice as long as it ran (wall time
+// over three times its CPU time, and by more than starvedSlack): other
+// processes want the CPU too, and a lower priority would let them starve
+// every login.
+func (s *HashSlots) checkStarved(wall, cpu time.Duration) {
+	if wall > 3*cpu && wall-cpu > starvedSlack {
+		s.starvedUntil.Store(time.Now().Add(starvedFor).UnixNano())
+	}
+}
+
+const (
+	starvedFor   = time.Minute
+	starvedSlack = 50 * time.Millisecond
+)
 
 // observe adds the operation that started at start to the moving average
 // (weight 1/8) that Acquire uses to tell how long the queue takes.

@@ -54,25 +54,84 @@ func lowered(t *testing.T) []string {
 	return out
 }
 
-// TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn: with LowPriority the
-// work runs on another OS thread at the given niceness, with one more
-// GOMAXPROCS while it runs; afterwards GOMAXPROCS is back and no thread of
-// the process keeps the lowered priority (the thread ended with the work).
-func TestHashSlots_LowPriorityHashesOnAThreadOfItsOwn(t *testing.T) {
+// TestHashSlots_LowPriorityOnlyWhileOthersWait: with LowPriority a hash
+// runs at the lower priority only while another request waits for a slot
+// (a flood); alone it runs at the normal one. The caller's thread is never
+// lowered, and no thread of the process keeps the lowered priority once
+// the work is done (the thread ended with it).
+func TestHashSlots_LowPriorityOnlyWhileOthersWait(t *testing.T) {
 	if got := lowered(t); len(got) > 0 {
 		t.Fatalf("threads with a lowered priority before the test: %v", got)
 	}
-	caller := checkOneHash(t, NewHashSlots(1, time.Second, LowPriority(15)), 15)
+	s := NewHashSlots(1, time.Hour, LowPriority(15))
+	caller := checkOneHash(t, s, 0) // nobody waits: the normal priority
 	if n := threadNice(t, caller); n != 0 {
 		t.Errorf("the caller's thread is at nice %d afterwards", n)
 	}
-	// The thread ends just after the work: give it the clock to do so.
+
+	// Two requests wait behind the slot the test holds: the first to run
+	// has the other still waiting behind it, the second has nobody.
+	waiting := make(chan struct{}, 2)
+	s.onWait = func() { waiting <- struct{}{} }
+	release, err := s.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nices := make(chan int, 2)
+	for range 2 {
+		go func() {
+			err := s.Do(context.Background(), func() { nices <- threadNice(t, syscall.Gettid()) })
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+		<-waiting
+	}
+	release()
+	first, second := <-nices, <-nices
+	if first != 15 || second != 0 {
+		t.Errorf("the two queued hashes ran at nice %d and %d, want 15 (one still waiting) and 0 (none)", first, second)
+	}
+
+	// The threads end just after the work: give them the clock to do so.
 	deadline := time.Now().Add(5 * time.Second)
 	for got := lowered(t); len(got) > 0; got = lowered(t) {
 		if time.Now().After(deadline) {
 			t.Fatalf("threads still at a lowered priority after the work ended: %v", got)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHashSlots_LowPriorityOffAfterAStarvedHash: a hash that waited for the
+// CPU far longer than it ran turns the lower priority off (other processes
+// want the CPU, and it would starve every login); a hash that ran its
+// course does not.
+func TestHashSlots_LowPriorityOffAfterAStarvedHash(t *testing.T) {
+	s := NewHashSlots(1, time.Second, LowPriority(19))
+	s.waiting.Store(1) // as if a request waited, for lowerNow
+	if !s.lowerNow() {
+		t.Fatal("lowerNow = false with a request waiting")
+	}
+	s.checkStarved(100*time.Millisecond, 80*time.Millisecond) // ran most of the time
+	if !s.lowerNow() {
+		t.Fatal("a hash that ran 80 of its 100 ms turned the lower priority off")
+	}
+	s.checkStarved(time.Second, 100*time.Millisecond) // waited 900 ms for the CPU
+	if s.lowerNow() {
+		t.Fatal("a hash that waited 900 ms for 100 ms of CPU left the lower priority on")
+	}
+	s.waiting.Store(0)
+
+	// Measured for real: work at the lower priority that sleeps (takes
+	// wall time and no CPU) reads as starved.
+	s = NewHashSlots(1, time.Second, LowPriority(19))
+	s.waiting.Store(1)
+	if err := s.Do(context.Background(), func() { time.Sleep(2 * starvedSlack) }); err != nil {
+		t.Fatal(err)
+	}
+	if s.lowerNow() {
+		t.Error("work that slept 100 ms on no CPU left the lower priority on")
 	}
 }
 

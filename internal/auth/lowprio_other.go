@@ -2,6 +2,10 @@
 
 package auth
 
+import "time"
+
 const lowPrioritySupported = false
 
 func setThreadNice(int) {}
+
+func threadCPUTime() time.Duration { return 0 }
