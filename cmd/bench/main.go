@@ -802,6 +802,6 @@ func floodPhase(o options, appCmd func(addr string) *exec.Cmd, n int) (string, e
 	if pf > 3*pa {
 		check = "**not met**"
 	}
-	return fmt.Sprintf("\nLogin flood (16 clients posting wrong passwords for rotating emails from rotating addresses, %d rounds of %v, interleaved; a separate instance of (c), not pinned, on every CPU, with the defaults of BCRYPT_CONCURRENCY (half the CPUs), BCRYPT_QUEUE and BCRYPT_NICE): its /profile p99 at a steady 500 requests/s (up to %d workers) %s alone, %s during the flood — %.1f× (target ≤ 3×: %s). The flood's answers: %s (401: wrong password, after a hash; 503: every bcrypt slot and the queue taken).\n",
+	return fmt.Sprintf("\nLogin flood (16 clients posting wrong passwords for rotating emails from rotating addresses, %d rounds of %v, interleaved; a separate instance of (c), not pinned, on every CPU, with the defaults of BCRYPT_CONCURRENCY (half the CPUs), BCRYPT_WAIT and BCRYPT_NICE): its /profile p99 at a steady 500 requests/s (up to %d workers) %s alone, %s during the flood — %.1f× (target ≤ 3×: %s). The flood's answers: %s (401: wrong password, after a hash; 503: no slot to be had within BCRYPT_WAIT, answered at once).\n",
 		o.rounds, o.duration, n, ms(pa), ms(pf), float64(pf)/float64(pa), check, strings.Join(answers, ", ")), nil
 }
