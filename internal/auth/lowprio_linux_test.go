@@ -60,9 +60,7 @@ func lowered(t *testing.T) []string {
 // lowered, and no thread of the process keeps the lowered priority once
 // the work is done (the thread ended with it).
 func TestHashSlots_LowPriorityOnlyWhileOthersWait(t *testing.T) {
-	if got := lowered(t); len(got) > 0 {
-		t.Fatalf("threads with a lowered priority before the test: %v", got)
-	}
+	waitNoneLowered(t, "before the test") // an earlier test's thread may still be ending
 	s := NewHashSlots(1, time.Hour, LowPriority(15))
 	caller := checkOneHash(t, s, 0) // nobody waits: the normal priority
 	if n := threadNice(t, caller); n != 0 {
@@ -93,11 +91,18 @@ func TestHashSlots_LowPriorityOnlyWhileOthersWait(t *testing.T) {
 		t.Errorf("the two queued hashes ran at nice %d and %d, want 15 (one still waiting) and 0 (none)", first, second)
 	}
 
-	// The threads end just after the work: give them the clock to do so.
+	waitNoneLowered(t, "after the work ended")
+}
+
+// waitNoneLowered waits until no thread of the process (but the main one)
+// has a lowered priority: a thread ends just after its work, so it gets
+// the clock to do so, 5 s at most.
+func waitNoneLowered(t *testing.T, when string) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for got := lowered(t); len(got) > 0; got = lowered(t) {
 		if time.Now().After(deadline) {
-			t.Fatalf("threads still at a lowered priority after the work ended: %v", got)
+			t.Fatalf("threads still at a lowered priority %s: %v", when, got)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
