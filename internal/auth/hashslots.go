@@ -17,9 +17,9 @@ var ErrBusy = errors.New("auth: every password hashing slot is busy")
 // HashSlots bounds how many bcrypt operations run at once (default half
 // the CPUs), refuses at once a request that would not get a slot within
 // MaxWait instead of letting it queue for nothing, and runs each hash on
-// an OS thread of its own with one more GOMAXPROCS while it runs, so
-// that the Go scheduler keeps its full number of Ps for every other
-// request (and, with LowPriority, at a lower priority too).
+// an OS thread of its own, with GOMAXPROCS one higher per slot, so that
+// the Go scheduler keeps its full number of Ps for every other request
+// (and, with LowPriority, at a lower priority too).
 //
 // SECURITY(dos): a login flood gets 503s, never every CPU, so signed-in
 // pages stay fast — ASVS 5.0 15.2.2.
@@ -39,6 +39,10 @@ type HashSlots struct {
 	onWait func()
 }
 
+// errWorkExited is what Do panics with when the work ended its goroutine
+// (runtime.Goexit) instead of returning.
+var errWorkExited = errors.New("auth: the hashing work exited without returning")
+
 // Option configures HashSlots.
 type Option func(*HashSlots)
 
@@ -47,10 +51,13 @@ type Option func(*HashSlots)
 // serve within MaxWait (see Acquire).
 func Queue(q int) Option { return func(s *HashSlots) { s.queue = max(q, 0) } }
 
-// LowPriority lowers the priority of the thread a hash runs on to
-// niceness nice (1–19, the higher the lower; 0 leaves it alone), where the
+// LowPriority lowers the priority of the thread a hash runs on by nice
+// steps of niceness (1–19, capped at 19; 0 leaves it alone), where the
 // system supports it (Linux): while other requests wait for a slot, and
-// unless a recent hash was starved by it (see lowerNow).
+// unless a recent hash was starved by it (see lowerNow). Off by default:
+// a lowered thread still holds a Go P, and every stop-the-world pause (a
+// garbage collection's) waits for it, so while other processes load the
+// CPU it can stall the whole process until checkStarved turns it off.
 func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max(nice, 0), 19) } }
 
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
@@ -60,6 +67,7 @@ func NewHashSlots(n int, wait time.Duration, opts ...Option) *HashSlots {
 	for _, o := range opts {
 		o(s)
 	}
+	extraProcs.reserve(n)
 	return s
 }
 
@@ -118,8 +126,8 @@ func (s *HashSlots) tooLong(position int) bool {
 	return position > s.queue || time.Duration(position)*took/time.Duration(cap(s.slots)) > s.wait
 }
 
-// Do runs fn holding a slot, on an OS thread of its own with one more
-// GOMAXPROCS while it runs (at a lower priority with LowPriority); it
+// Do runs fn holding a slot, on an OS thread of its own (at a lower
+// priority with LowPriority); it
 // returns ErrBusy or ctx's error, without running fn, when no slot came
 // free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
@@ -129,13 +137,17 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	}
 	defer release()
 	defer s.observe(time.Now())
-	extraProcs.add(1)
-	defer extraProcs.add(-1)
 	done := make(chan any, 1)
 	go func() {
-		var p any
+		// p stays errWorkExited unless fn returns or panics: fn called
+		// runtime.Goexit, and the caller must not take that for a result.
+		var p any = errWorkExited
 		defer func() { done <- p }()
-		defer func() { p = recover() }()
+		defer func() {
+			if r := recover(); r != nil {
+				p = r
+			}
+		}()
 		// The thread stays locked to this goroutine, which ends without
 		// unlocking it: the runtime then ends the thread too (or, if it is
 		// the main thread, parks it for good), so its lowered priority
@@ -145,11 +157,13 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 		runtime.LockOSThread()
 		if !s.lowerNow() {
 			fn()
+			p = nil
 			return
 		}
 		setThreadNice(s.nice)
 		start, cpu := time.Now(), s.threadCPU()
 		fn()
+		p = nil
 		s.checkStarved(time.Since(start), s.threadCPU()-cpu)
 	}()
 	if p := <-done; p != nil {
@@ -199,26 +213,32 @@ func (s *HashSlots) observe(start time.Time) {
 	}
 }
 
-// extraProcs raises GOMAXPROCS by one for each hash running: its thread
-// holds a P for the whole hash (and while the kernel lets it wait), and
-// without the extra P the Go scheduler would have one P fewer for
-// every other goroutine. Setting GOMAXPROCS turns off the runtime's own
-// updates of it (a container's CPU limit changed while the process runs
-// is then not followed until a restart).
+// extraProcs gives the Go scheduler one P more than it had for each slot,
+// once, when slots are made (not per hash: setting GOMAXPROCS stops the
+// world, and waits for a garbage collection in progress). A hash's thread
+// holds a P for the whole hash, and without the extra P the scheduler
+// would have one P fewer for every other goroutine. Setting GOMAXPROCS
+// turns off the runtime's own updates of it (a container's CPU limit
+// changed while the process runs is then not followed until a restart).
 var extraProcs procs
 
 type procs struct {
-	mu     sync.Mutex
-	base   int // GOMAXPROCS before the first extra one
-	active int
+	mu       sync.Mutex
+	base     int // GOMAXPROCS before the first reservation
+	reserved int // the most slots any HashSlots has asked for
 }
 
-func (p *procs) add(d int) {
+// reserve makes GOMAXPROCS base + n (n at most base: slots past the CPUs
+// need no P of their own), unless it already has as many extra.
+func (p *procs) reserve(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.active == 0 {
+	if p.base == 0 {
 		p.base = runtime.GOMAXPROCS(0)
 	}
-	p.active += d
-	runtime.GOMAXPROCS(p.base + p.active)
+	n = min(n, p.base)
+	if n > p.reserved {
+		p.reserved = n
+		runtime.GOMAXPROCS(p.base + n)
+	}
 }

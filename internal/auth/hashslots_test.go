@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -172,5 +173,24 @@ func TestHashSlots_RefusesTellsWhatAcquireWouldDo(t *testing.T) {
 	}
 	if err := s.Do(context.Background(), func() {}); err != nil {
 		t.Fatalf("Do after Refuses: %v (Refuses reserved something)", err)
+	}
+}
+
+// TestHashSlots_WorkThatExitsIsNoResult: work that ends its goroutine
+// (runtime.Goexit) instead of returning makes Do panic, so a caller never
+// takes the zero values it left for a hash; the slot is free afterwards.
+func TestHashSlots_WorkThatExitsIsNoResult(t *testing.T) {
+	s := NewHashSlots(1, time.Second)
+	func() {
+		defer func() {
+			if p := recover(); p != errWorkExited {
+				t.Errorf("recovered %v, want errWorkExited", p)
+			}
+		}()
+		_ = s.Do(context.Background(), func() { runtime.Goexit() })
+		t.Error("Do returned after work that called runtime.Goexit")
+	}()
+	if err := s.Do(context.Background(), func() {}); err != nil {
+		t.Fatalf("the slot afterwards: %v", err)
 	}
 }

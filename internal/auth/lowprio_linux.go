@@ -9,12 +9,21 @@ import (
 
 const lowPrioritySupported = true
 
-// setThreadNice sets the calling OS thread's niceness. On Linux
-// setpriority(PRIO_PROCESS, tid) applies to that one thread. Raising the
-// niceness needs no privilege; an error leaves the thread as it was,
-// which costs latency, never correctness.
-func setThreadNice(nice int) {
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), nice)
+// setThreadNice raises the calling OS thread's niceness by steps (capped
+// at 19), from what it is: a process started under nice keeps its order.
+// On Linux setpriority(PRIO_PROCESS, tid) applies to that one thread, and
+// getpriority returns 20 − niceness. Raising the niceness needs no
+// privilege; an error leaves the thread as it was, which costs latency,
+// never correctness.
+func setThreadNice(steps int) {
+	tid := syscall.Gettid()
+	raw, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid)
+	if err != nil {
+		return
+	}
+	if now := 20 - raw; now < 19 {
+		_ = syscall.Setpriority(syscall.PRIO_PROCESS, tid, min(19, now+steps))
+	}
 }
 
 // threadCPUTime is the CPU time the calling thread has used

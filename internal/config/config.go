@@ -81,11 +81,12 @@ const (
 	// gets a 503, so a login flood cannot queue without bound — ASVS 5.0
 	// 15.2.2.
 	defaultBcryptWait = 2 * time.Second
-	// defaultBcryptNice: during a login flood (someone waits for a bcrypt
-	// slot) hashes run at niceness 10, so the kernel serves signed-in pages
-	// first; a hash that other processes starve turns it off for a minute
-	// (auth.LowPriority). docs/BENCHMARKS.md has the figures.
-	defaultBcryptNice = 10
+	// defaultBcryptNice: off. A lower priority for bcrypt during a flood
+	// makes signed-in pages faster on a machine with nothing else to run,
+	// but a lowered thread still holds a Go P that every stop-the-world
+	// pause waits for: under other processes' load it stalls the whole
+	// process (auth.LowPriority; docs/BENCHMARKS.md has the figures).
+	defaultBcryptNice = 0
 	maxBcryptWait     = 10 * time.Second
 
 	defaultLogFormat = "text"
@@ -127,7 +128,7 @@ type Config struct {
 
 	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default max(1, NumCPU/2): bcrypt operations at once
 	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
-	BcryptNice        int           // BCRYPT_NICE, default 10 (1–19; 0 off): the niceness of the thread each bcrypt operation runs on (Linux)
+	BcryptNice        int           // BCRYPT_NICE, default 0 (off; 1–19): how much a bcrypt thread's niceness is raised during a login flood (Linux)
 	LoginAccountLimit int           // LOGIN_ACCOUNT_LIMIT, default 10 failed logins per account per ThrottleWindow
 	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
 	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow

@@ -32,7 +32,6 @@ func defaults() Config {
 
 		BcryptConcurrency: max(1, runtime.NumCPU()/2),
 		BcryptWait:        2 * time.Second,
-		BcryptNice:        10,
 		LoginAccountLimit: 10,
 		LoginIPLimit:      50,
 		SignupIPLimit:     20,
@@ -144,7 +143,7 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"log text", env{"LOG_FORMAT": "text"}, func(c *Config) {}},
 		{"bcrypt concurrency", env{"BCRYPT_CONCURRENCY": "3"}, func(c *Config) { c.BcryptConcurrency = 3 }},
 		{"bcrypt wait", env{"BCRYPT_WAIT": "500ms"}, func(c *Config) { c.BcryptWait = 500 * time.Millisecond }},
-		{"bcrypt nice off", env{"BCRYPT_NICE": "0"}, func(c *Config) { c.BcryptNice = 0 }},
+		{"bcrypt nice", env{"BCRYPT_NICE": "10"}, func(c *Config) { c.BcryptNice = 10 }},
 		{"bcrypt nice lowest", env{"BCRYPT_NICE": "19"}, func(c *Config) { c.BcryptNice = 19 }},
 		{"login limits", env{"LOGIN_ACCOUNT_LIMIT": "5", "LOGIN_IP_LIMIT": "200", "SIGNUP_IP_LIMIT": "1"}, func(c *Config) {
 			c.LoginAccountLimit, c.LoginIPLimit, c.SignupIPLimit = 5, 200, 1

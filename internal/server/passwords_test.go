@@ -179,3 +179,39 @@ func TestLogin_RehashesWhenTheCostWasRaised(t *testing.T) {
 		}
 	})
 }
+
+// A login flood is turned away before any other work: with every hashing
+// slot busy (and no queue), a login for an account whose throttle budget
+// is already spent gets the "busy" 503, not the throttle's 429 — it was
+// refused before the throttle was consulted or the account looked up.
+func TestHashingSlotsTaken_LoginRefusedBeforeTheThrottleIsConsulted(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		slots := auth.NewHashSlots(1, time.Hour, auth.Queue(0))
+		app := newDefendedApp(t, b, appOptions{
+			deps:   func(d *server.Deps) { d.HashSlots = slots },
+			config: []func(*config.Config){withLimits(2, 100, time.Hour)},
+		})
+		email, pw := newUser()
+		app.newClient().signup(email, pw)
+		c := app.newClient()
+		c.get("/login")
+		for range 2 {
+			if r := c.post("/login", url.Values{"email": {email}, "password": {"not-the-password"}}); r.status != http.StatusUnauthorized {
+				t.Fatalf("a wrong password: %d, want 401", r.status)
+			}
+		}
+		if r := c.post("/login", url.Values{"email": {email}, "password": {pw}}); r.status != http.StatusTooManyRequests {
+			t.Fatalf("the account's budget spent: %d, want 429", r.status)
+		}
+
+		release, err := slots.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+		r := c.post("/login", url.Values{"email": {email}, "password": {pw}})
+		if r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "busy") {
+			t.Errorf("with every slot busy: %d, want the busy 503 before the throttle's 429", r.status)
+		}
+	})
+}
