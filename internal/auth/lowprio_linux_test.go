@@ -157,16 +157,27 @@ func TestHashSlots_LowPriorityOffAfterAStarvedHash(t *testing.T) {
 }
 
 // TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP: by default the
-// work runs on another OS thread, at the caller's priority, and making the
-// slots gave GOMAXPROCS one P more than it had.
+// work runs on another OS thread, at the caller's priority, with one P
+// more than GOMAXPROCS had, given back once no hash runs.
 func TestHashSlots_EveryHashRunsOnAThreadOfItsOwnWithOneMoreP(t *testing.T) {
 	checkOneHash(t, NewHashSlots(1, time.Second), baseNice(t))
+	// Given back once no hash has run for procsIdle: the clock decides.
+	extraProcs.mu.Lock()
+	base := extraProcs.base
+	extraProcs.mu.Unlock()
+	deadline := time.Now().Add(procsIdle + 5*time.Second)
+	for runtime.GOMAXPROCS(0) != base {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS = %d %v after the hash, want %d again", runtime.GOMAXPROCS(0), procsIdle+5*time.Second, base)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // checkOneHash runs one piece of work in s from a thread of the test's
 // own, and checks that it ran on another thread, at niceness wantNice,
-// with GOMAXPROCS at least one above what it was before any slots were
-// made. It returns the test's thread id.
+// with GOMAXPROCS at least one above what it was before. It returns the
+// test's thread id.
 func checkOneHash(t *testing.T, s *HashSlots, wantNice int) (caller int) {
 	t.Helper()
 	runtime.LockOSThread()
@@ -186,8 +197,11 @@ func checkOneHash(t *testing.T, s *HashSlots, wantNice int) (caller int) {
 	if nice != wantNice {
 		t.Errorf("the work ran at nice %d, want %d", nice, wantNice)
 	}
-	if base := extraProcs.base; procs < base+1 {
-		t.Errorf("GOMAXPROCS while hashing = %d, want at least %d (one P more than the %d before any slots)", procs, base+1, base)
+	extraProcs.mu.Lock()
+	base := extraProcs.base
+	extraProcs.mu.Unlock()
+	if procs < base+1 {
+		t.Errorf("GOMAXPROCS while hashing = %d, want at least %d (one P more than the %d before)", procs, base+1, base)
 	}
 	return caller
 }
