@@ -117,16 +117,6 @@ type stack struct {
 	caddy    *proc
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
@@ -157,7 +147,7 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("static build: %v\n%s", err, out)
 	}
 
-	s.redisPort = freePort(t)
+	s.redisPort = testenv.FreePort(t)
 	s.startRedis()
 
 	dbURL := freshDatabase(t)
@@ -167,7 +157,7 @@ func startStack(t *testing.T) *stack {
 	}
 	for i, name := range []string{"app1", "app2"} {
 		env := serviceEnv(t, project, name)
-		s.appAddrs[i] = "127.0.0.1:" + strconv.Itoa(freePort(t))
+		s.appAddrs[i] = "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 		// The compose file's settings, with this machine's addresses.
 		env["ADDR"] = s.appAddrs[i]
 		env["DATABASE_URL"] = dbURL
@@ -186,14 +176,14 @@ func startStack(t *testing.T) *stack {
 		waitHTTP(t, "http://"+s.appAddrs[i]+"/readyz", nil)
 	}
 
-	s.httpsPort = freePort(t)
+	s.httpsPort = testenv.FreePort(t)
 	data := filepath.Join(s.dir, "caddy")
 	s.caddy = startProc(t, "caddy", []string{
 		"HOME=" + s.dir,
 		"XDG_DATA_HOME=" + data,
 		"XDG_CONFIG_HOME=" + data,
-		"CADDY_ADMIN=127.0.0.1:" + strconv.Itoa(freePort(t)),
-		"HTTP_PORT=" + strconv.Itoa(freePort(t)),
+		"CADDY_ADMIN=127.0.0.1:" + strconv.Itoa(testenv.FreePort(t)),
+		"HTTP_PORT=" + strconv.Itoa(testenv.FreePort(t)),
 		"HTTPS_PORT=" + strconv.Itoa(s.httpsPort),
 		"SITE_ADDRESS=localhost",
 		"UPSTREAM_1=" + s.appAddrs[0],

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -122,7 +120,7 @@ func startApp(t testing.TB, env map[string]string) *app {
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if addr := listeningAddr(logs.String()); addr != "" {
+		if addr := testenv.ListeningAddr(logs.String()); addr != "" {
 			a := &app{url: scheme + "://" + addr, logs: logs}
 			a.mustBeHealthy(t)
 			return a
@@ -136,18 +134,6 @@ func startApp(t testing.TB, env map[string]string) *app {
 			t.Fatalf("cmd/web logged no listening line within 20s:\n%s", logs.String())
 		}
 	}
-}
-
-// listeningAddr is the address of the JSON "listening" log line.
-func listeningAddr(logs string) string {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	for sc.Scan() {
-		var line struct{ Msg, Addr string }
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-			return line.Addr
-		}
-	}
-	return ""
 }
 
 // mustBeHealthy checks /healthz once: cmd/web logs its listening line once

@@ -3,18 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,7 +146,7 @@ func waitListening(t *testing.T, logs *testenv.SyncBuffer, done chan error) stri
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if addr := listeningAddr(logs.String()); addr != "" {
+		if addr := testenv.ListeningAddr(logs.String()); addr != "" {
 			return addr
 		}
 		select {
@@ -167,44 +161,14 @@ func waitListening(t *testing.T, logs *testenv.SyncBuffer, done chan error) stri
 	}
 }
 
-// writeLocalhostCert writes a self-signed certificate for 127.0.0.1 and
-// localhost (what `make cert` makes) and returns the files and a pool
-// that trusts it.
+// writeLocalhostCert writes a certificate for 127.0.0.1 and localhost,
+// issued by a throwaway test CA, and returns the files and a pool that
+// trusts it.
 func writeLocalhostCert(t *testing.T) (certFile, keyFile string, roots *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	roots = x509.NewCertPool()
-	roots.AddCert(cert)
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile, roots
+	ca := testenv.NewTestCA(t)
+	certFile, keyFile = ca.Issue(t, "127.0.0.1", "localhost")
+	return certFile, keyFile, ca.Pool
 }
 
 // A flood of idle connections meets MAX_CONNECTIONS: past it, a new

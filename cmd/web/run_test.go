@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -52,7 +51,7 @@ func startRun(t *testing.T, env map[string]string) (addr string, stop func() err
 			t.Fatalf("run returned early: %v\n%s", err, logs.String())
 		case <-time.After(20 * time.Millisecond):
 		}
-		addr = listeningAddr(logs.String())
+		addr = testenv.ListeningAddr(logs.String())
 	}
 	res, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
@@ -79,17 +78,6 @@ func startRun(t *testing.T, env map[string]string) (addr string, stop func() err
 	}
 	t.Cleanup(func() { stop() })
 	return addr, stop, logs
-}
-
-func listeningAddr(logs string) string {
-	sc := bufio.NewScanner(strings.NewReader(logs))
-	for sc.Scan() {
-		var rec struct{ Msg, Addr string }
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-			return rec.Addr
-		}
-	}
-	return ""
 }
 
 func TestRun_ServesHealthzAndReadyzThenStops(t *testing.T) {

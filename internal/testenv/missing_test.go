@@ -56,7 +56,7 @@ type child struct {
 // is "", PATH set to path.
 func runChild(t *testing.T, ci, path string) child {
 	t.Helper()
-	c := child{closed: [2]int{closedPort(t), closedPort(t)}}
+	c := child{closed: [2]int{testenv.FreePort(t), testenv.FreePort(t)}}
 	skips := filepath.Join(t.TempDir(), "skips")
 	env := []string{"CI=" + ci, testenv.SkipsFileEnv + "=" + skips,
 		fmt.Sprintf("TEST_REDIS_URL=redis://127.0.0.1:%d/0", c.closed[0]),
@@ -161,15 +161,4 @@ func TestRedisDown_TestsStartTheirOwnRedisServer(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// closedPort is a loopback port nothing listens on.
-func closedPort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -139,6 +139,16 @@ func waitForRedis(port int, dialOpts []redis.DialOption) error {
 	}
 }
 
+// FreePort is a loopback TCP port nothing listens on (yet).
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	port, err := freePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return port
+}
+
 // freePort is a loopback TCP port nothing listens on (yet).
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
