@@ -31,8 +31,7 @@ type HashSlots struct {
 	nice    int          // 0: the thread's priority is left alone; 1–19: its niceness
 	took    atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
 
-	starvedUntil atomic.Int64         // unix ns: no lower priority before then (checkStarved)
-	threadCPU    func() time.Duration // the calling thread's CPU time (threadCPUTime; tests replace it)
+	starvedUntil atomic.Int64 // unix ns: no lower priority before then (checkStarved)
 
 	// onWait, when set (tests only), is called once a request is counted
 	// as waiting, before it blocks.
@@ -63,7 +62,7 @@ func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
 func NewHashSlots(n int, wait time.Duration, opts ...Option) *HashSlots {
 	n = max(n, 1)
-	s := &HashSlots{slots: make(chan struct{}, n), queue: math.MaxInt32, wait: wait, threadCPU: threadCPUTime}
+	s := &HashSlots{slots: make(chan struct{}, n), queue: math.MaxInt32, wait: wait}
 	for _, o := range opts {
 		o(s)
 	}
@@ -162,10 +161,10 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 			return
 		}
 		setThreadNice(s.nice)
-		start, cpu := time.Now(), s.threadCPU()
+		start, cpu := time.Now(), threadCPUTime()
 		fn()
 		p = nil
-		s.checkStarved(time.Since(start), s.threadCPU()-cpu)
+		s.checkStarved(time.Since(start), threadCPUTime()-cpu)
 	}()
 	if p := <-done; p != nil {
 		panic(p)

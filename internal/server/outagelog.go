@@ -21,12 +21,10 @@ const outageLogInterval = 10 * time.Second
 // SECURITY(fail-closed): an outage must not also flood the disk or drown
 // other security events in the log — ASVS 5.0 16.5.3.
 type outageLog struct {
-	log *slog.Logger
-	now func() time.Time
-	// what names what failed in the lines ("dependency" when empty);
-	// level is their level when what is set (a dependency's is Error).
-	what  string
-	level slog.Level
+	log   *slog.Logger
+	now   func() time.Time
+	what  string     // what failed, as the lines name it ("dependency")
+	level slog.Level // of the lines that report failures
 
 	downFlag atomic.Bool // read without the lock on every request
 
@@ -49,13 +47,13 @@ func (o *outageLog) failed(ctx context.Context, err error) {
 	if !o.down {
 		o.down, o.since, o.windowStart, o.refused, o.total = true, now, now, 0, 1
 		o.downFlag.Store(true)
-		o.log.Log(ctx, o.lvl(), o.name()+" unavailable", slog.Any("err", err))
+		o.log.Log(ctx, o.level, o.what+" unavailable", slog.Any("err", err))
 		return
 	}
 	o.refused++
 	o.total++
 	if now.Sub(o.windowStart) >= outageLogInterval {
-		o.log.Log(ctx, o.lvl(), o.name()+" still unavailable", slog.Int("refused", o.refused),
+		o.log.Log(ctx, o.level, o.what+" still unavailable", slog.Int("refused", o.refused),
 			slog.String("in_the_last", now.Sub(o.windowStart).Round(time.Second).String()), slog.Any("err", err))
 		o.windowStart, o.refused = now, 0
 	}
@@ -75,22 +73,6 @@ func (o *outageLog) ok(ctx context.Context) {
 	}
 	o.down = false
 	o.downFlag.Store(false)
-	o.log.InfoContext(ctx, o.name()+" recovered", slog.Int("refused", o.total),
+	o.log.InfoContext(ctx, o.what+" recovered", slog.Int("refused", o.total),
 		slog.String("after", o.now().Sub(o.since).Round(time.Millisecond).String()))
-}
-
-func (o *outageLog) name() string {
-	if o.what == "" {
-		return "dependency"
-	}
-	return o.what
-}
-
-// lvl is the level of the failure lines: Error for a dependency, or the
-// level set for another kind of refusal.
-func (o *outageLog) lvl() slog.Level {
-	if o.what == "" {
-		return slog.LevelError
-	}
-	return o.level
 }

@@ -90,7 +90,7 @@ func NewServer(deps Deps) (http.Handler, error) {
 		pages:  pg,
 
 		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
-		outage:   &outageLog{log: log, now: time.Now},
+		outage:   &outageLog{log: log, now: time.Now, what: "dependency", level: slog.LevelError},
 		hashBusy: &outageLog{log: log, now: time.Now, what: "password hashing", level: slog.LevelWarn},
 		stopping: deps.Stopping,
 		lab:      deps.Lab,
