@@ -23,14 +23,7 @@ import (
 // never hash) are served as usual.
 func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		// One slot and no queue: the test holds the slot itself, which is
-		// what a flood of slow logins would do. The wait for a slot is an
-		// hour, so only the full queue can answer "at once".
-		slots := auth.NewHashSlots(1, time.Hour, auth.Queue(0))
-		app := newDefendedApp(t, b, appOptions{
-			deps:   func(d *server.Deps) { d.HashSlots = slots },
-			config: []func(*config.Config){withLimits(2, 100, time.Hour)},
-		})
+		app, slots := newOneSlotApp(t, b)
 		email, pw := newUser()
 		member := app.newClient()
 		member.signup(email, pw)
@@ -115,6 +108,20 @@ func TestHashingSlotsTaken_SignedInPagesServedAndLoginsTurnedAway(t *testing.T) 
 	})
 }
 
+// newOneSlotApp is the app with one hashing slot, no queue, and a login
+// budget of 2 per account: the test holds the slot itself, which is what
+// a flood of slow logins would do. The wait for a slot is an hour, so
+// only the refusal for a full queue can answer "at once".
+func newOneSlotApp(t *testing.T, b backend) (*testApp, *auth.HashSlots) {
+	t.Helper()
+	slots := auth.NewHashSlots(1, time.Hour, auth.Queue(0))
+	app := newDefendedApp(t, b, appOptions{
+		deps:   func(d *server.Deps) { d.HashSlots = slots },
+		config: []func(*config.Config){withLimits(2, 100, time.Hour)},
+	})
+	return app, slots
+}
+
 // rawPost is post without the test's fatal checks, for use off the test
 // goroutine.
 func (c *client) rawPost(path string, form url.Values) (int, http.Header, string, error) {
@@ -186,11 +193,7 @@ func TestLogin_RehashesWhenTheCostWasRaised(t *testing.T) {
 // refused before the throttle was consulted or the account looked up.
 func TestHashingSlotsTaken_LoginRefusedBeforeTheThrottleIsConsulted(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		slots := auth.NewHashSlots(1, time.Hour, auth.Queue(0))
-		app := newDefendedApp(t, b, appOptions{
-			deps:   func(d *server.Deps) { d.HashSlots = slots },
-			config: []func(*config.Config){withLimits(2, 100, time.Hour)},
-		})
+		app, slots := newOneSlotApp(t, b)
 		email, pw := newUser()
 		app.newClient().signup(email, pw)
 		c := app.newClient()
