@@ -125,9 +125,8 @@ func (s *HashSlots) tooLong(position int) bool {
 }
 
 // Do runs fn holding a slot, on an OS thread of its own (at a lower
-// priority with LowPriority); it
-// returns ErrBusy or ctx's error, without running fn, when no slot came
-// free in time.
+// priority with LowPriority); it returns ErrBusy or ctx's error, without
+// running fn, when no slot came free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	release, err := s.Acquire(ctx)
 	if err != nil {
