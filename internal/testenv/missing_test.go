@@ -56,7 +56,10 @@ type child struct {
 // is "", PATH set to path.
 func runChild(t *testing.T, ci, path string) child {
 	t.Helper()
-	c := child{closed: [2]int{testenv.FreePort(t), testenv.FreePort(t)}}
+	// Ports held closed for the whole test: a FreePort, once released, can
+	// be handed to the redis-server the child starts, which then answers
+	// at the very address the child was told is down.
+	c := child{closed: [2]int{testenv.ClosedPort(t), testenv.ClosedPort(t)}}
 	skips := filepath.Join(t.TempDir(), "skips")
 	env := []string{"CI=" + ci, testenv.SkipsFileEnv + "=" + skips,
 		fmt.Sprintf("TEST_REDIS_URL=redis://127.0.0.1:%d/0", c.closed[0]),
@@ -78,8 +81,11 @@ func runChild(t *testing.T, ci, path string) child {
 	return c
 }
 
+// String shows the child's exit and summary file after its output too, so
+// that a log cut to its last lines still has them.
 func (c child) String() string {
-	return fmt.Sprintf("exit: %v\nsummary file: %q\noutput:\n%s", c.err, c.skips, c.out)
+	return fmt.Sprintf("exit: %v\nsummary file: %q\noutput:\n%s\n(end of output; exit: %v; summary file: %q; closed ports %v)",
+		c.err, c.skips, c.out, c.err, c.skips, c.closed)
 }
 
 // On a machine with Go alone, the tests that need Redis or PostgreSQL
@@ -138,16 +144,16 @@ func TestRedisDown_TestsStartTheirOwnRedisServer(t *testing.T) {
 	}
 	c := runChild(t, "", "")
 	if c.err != nil || !strings.Contains(c.out, "--- PASS: TestServices_RedisAndPostgresAnswer/redis ") {
-		t.Fatalf("the redis subtest did not pass, want it to on a redis-server of its own\n%s", c)
+		t.Fatalf("the redis subtest did not pass, want it to on a redis-server of its own\n%s\n(the redis subtest did not pass)", c)
 	}
 	m := regexp.MustCompile(`redis at redis://(127\.0\.0\.1:(\d+))/0`).FindStringSubmatch(c.out)
 	if m == nil || m[2] == fmt.Sprint(c.closed[0]) {
-		t.Fatalf("the redis subtest did not log its own server's address\n%s", c)
+		t.Fatalf("the redis subtest did not log a server of its own\n%s\n(the redis subtest did not log a server of its own)", c)
 	}
 	want := fmt.Sprintf("note\tRedis\tnot reachable at 127.0.0.1:%d; the tests started a redis-server of their own\n"+
 		"skip\tPostgreSQL\tnot reachable at 127.0.0.1:%d\n", c.closed[0], c.closed[1])
 	if c.skips != want {
-		t.Errorf("summary file %q, want %q", c.skips, want)
+		t.Errorf("summary file %q, want %q\n%s", c.skips, want, c)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -149,6 +149,28 @@ func FreePort(tb testing.TB) int {
 	return port
 }
 
+// ClosedPort is a loopback TCP port that refuses connections for the whole
+// test: a socket of the test's holds it bound but not listening, so no
+// other process's port-0 bind (a redis-server a child starts, another
+// package's test) can be given it meanwhile, as it can a FreePort.
+func ClosedPort(tb testing.TB) int {
+	tb.Helper()
+	// No SO_REUSEADDR: another socket binding the port would conflict.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatalf("closed port: socket: %v", err)
+	}
+	tb.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		tb.Fatalf("closed port: bind: %v", err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		tb.Fatalf("closed port: getsockname: %v", err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
+}
+
 // freePort is a loopback TCP port nothing listens on (yet).
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,4 +181,21 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A ClosedPort refuses connections, and nothing else can bind it until the
+// test ends, so a child told that nothing answers there is told the truth.
+func TestClosedPort_RefusesAndCannotBeTakenMeanwhile(t *testing.T) {
+	port := testenv.ClosedPort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("dial %s succeeded, want it refused", addr)
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial %s: %v, want connection refused", addr, err)
+	}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatalf("listening on %s succeeded, want the port held", addr)
+	}
 }
