@@ -59,6 +59,9 @@ func startApp(t *testing.T, kind string, tweak ...func(*config.Config)) *app {
 		t.Fatal(err)
 	}
 	cfg.BcryptCost = bcrypt.MinCost
+	// bcrypt in this process: a test binary is no worker (cmd/web's tests and
+	// the built binary's run it in worker processes, the default).
+	cfg.BcryptWorkers = config.BcryptInThreads
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -3,6 +3,7 @@
 //	web              serve HTTP (or HTTPS with TLS_CERT/TLS_KEY)
 //	web migrate      apply the database migrations and exit
 //	web healthcheck  ask the server this environment starts for /healthz; exit 0 only on 200
+//	web bcrypt-worker  (started by the server itself) hash and check passwords sent on stdin
 //
 // Configuration comes from the environment; see the README.
 package main

@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"golang.org/x/net/netutil"
 
 	"github.com/sessionlab/sessionlab/internal/assembly"
+	"github.com/sessionlab/sessionlab/internal/auth"
 	"github.com/sessionlab/sessionlab/internal/config"
 	"github.com/sessionlab/sessionlab/internal/lab/attacker"
 )
@@ -40,6 +42,11 @@ const shutdownGrace = 15 * time.Second
 // run is the whole program; main only calls it, so tests can start the
 // real thing with their own arguments and environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	if len(args) > 1 && args[1] == auth.WorkerCommand {
+		// A bcrypt worker this program started (auth.Workers): it reads
+		// requests on its standard input, and needs no configuration.
+		return auth.ServeWorker(os.Stdin, stdout)
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -74,7 +81,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	app, err := assembly.New(ctx, cfg, logger)
+	self, err := auth.SelfCommand()
+	if err != nil {
+		return err
+	}
+	app, err := assembly.New(ctx, cfg, logger, assembly.HashWorkerCommand(self))
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,8 @@
 // New opens and migrates the database, opens the session store (scs's SQL
 // store, or Redis through internal/redisdb when REDIS_URL is set, each with
 // its per-user registry), decides where the login and sign-up throttling
-// counts live, makes the bcrypt hashing slots (hashSlots) and the attack
+// counts live, makes the bcrypt hashing slots and worker processes
+// (hashing) and the attack
 // lab's other site, and hands all of it to server.NewServer. It returns the
 // App: the http.Handler, what a caller may look into, and Close.
 //
@@ -27,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"os/exec"
 	"sync/atomic"
 
 	"github.com/go-chi/httprate"
@@ -61,8 +63,18 @@ type App struct {
 type Option func(*options)
 
 type options struct {
-	namespace string
-	overrides []func(*server.Deps)
+	namespace     string
+	overrides     []func(*server.Deps)
+	workerCommand func() *exec.Cmd
+}
+
+// HashWorkerCommand is how a bcrypt worker process is started with
+// BCRYPT_WORKERS=process: a program that serves auth.ServeWorker when
+// started with the argument auth.WorkerCommand (cmd/web passes
+// auth.SelfCommand's). Without it New refuses that setting, rather than
+// start a program that is not one (a test binary would run its tests).
+func HashWorkerCommand(command func() *exec.Cmd) Option {
+	return func(o *options) { o.workerCommand = command }
 }
 
 // RedisNamespace puts every key the app writes in Redis under ns instead
@@ -119,13 +131,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 		a.Lab = attacker.New("", "", cfg.CookieName(), netip.MustParseAddr("127.0.0.2"))
 	}
 
+	slots, workers, err := hashing(cfg, o.workerCommand)
+	if err != nil {
+		return nil, err
+	}
+	if workers != nil {
+		a.closers = append(a.closers, workers.Close)
+	}
+
 	deps := server.Deps{
 		Config:           cfg,
 		Logger:           logger,
 		DB:               db,
 		Store:            store,
 		RateLimitCounter: counters,
-		HashSlots:        hashSlots(cfg),
+		HashSlots:        slots,
+		HashWorkers:      workers,
 		Stopping:         a.stopping.Load,
 		Lab:              a.Lab,
 	}
@@ -170,11 +191,21 @@ func sessionStore(cfg config.Config, db *database.DB, logger *slog.Logger, names
 	return redisdb.NewSessionStore(pool, namespace), redisdb.LimitCounters(pool, namespace+"ratelimit:"), nil
 }
 
-// hashSlots makes the slots every bcrypt operation runs in:
+// hashing makes the slots every bcrypt operation runs in:
 // BCRYPT_CONCURRENCY at once, a request waiting at most BCRYPT_WAIT for
-// one. This is the one place they are made; server.NewServer requires them.
-func hashSlots(cfg config.Config) *auth.HashSlots {
-	return auth.NewHashSlots(cfg.BcryptConcurrency, cfg.BcryptWait, auth.LowPriority(cfg.BcryptNice))
+// one; and, with BCRYPT_WORKERS=process, as many worker processes, started
+// on first use, BCRYPT_NICE steps nicer than the server, each operation
+// bounded by REQUEST_TIMEOUT. This is the one place they are made;
+// server.NewServer requires the slots.
+func hashing(cfg config.Config, command func() *exec.Cmd) (*auth.HashSlots, *auth.Workers, error) {
+	if cfg.BcryptWorkers != config.BcryptInProcesses {
+		return auth.NewHashSlots(cfg.BcryptConcurrency, cfg.BcryptWait), nil, nil
+	}
+	if command == nil {
+		return nil, nil, errors.New("BCRYPT_WORKERS=process: no worker command (assembly.HashWorkerCommand)")
+	}
+	workers := auth.NewWorkers(cfg.BcryptConcurrency, command, auth.WorkerOptions{Nice: cfg.BcryptNice, MaxTime: cfg.RequestTimeout})
+	return auth.NewHashSlots(cfg.BcryptConcurrency, cfg.BcryptWait, auth.InWorkerProcesses()), workers, nil
 }
 
 // ReportStopping makes /healthz answer 503 from now on while every other

@@ -3,7 +3,9 @@ package assembly_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -20,6 +22,9 @@ func defaults(t *testing.T) config.Config {
 		t.Fatal(err)
 	}
 	cfg.BcryptCost = bcrypt.MinCost
+	// bcrypt in this process: a test binary is no worker (cmd/web's tests and
+	// the built binary's run it in worker processes, the default).
+	cfg.BcryptWorkers = config.BcryptInThreads
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "app.db")
 	return cfg
 }
@@ -94,5 +99,35 @@ func TestNew_LabOnlyWhenConfigured(t *testing.T) {
 	defer app.Close()
 	if app.Lab == nil {
 		t.Fatal("no attack lab with LAB_ATTACKER_ADDR set")
+	}
+}
+
+// BCRYPT_WORKERS=process, the default, needs to know how to start a
+// worker: without assembly.HashWorkerCommand New refuses, saying what is
+// missing, rather than start some program that is not one.
+func TestNew_BcryptWorkersNeedTheCommandThatStartsThem(t *testing.T) {
+	cfg := defaults(t)
+	cfg.BcryptWorkers = config.BcryptInProcesses
+	app, err := assembly.New(t.Context(), cfg, nil)
+	if err == nil {
+		app.Close()
+		t.Fatal("New without a worker command succeeded, want it refused")
+	}
+	if want := "BCRYPT_WORKERS=process"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name %s", err, want)
+	}
+	started := false
+	app, err = assembly.New(t.Context(), cfg, nil, assembly.HashWorkerCommand(func() *exec.Cmd {
+		started = true
+		return exec.Command("false")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if started {
+		t.Error("a worker was started before any password was hashed, want them started on first use")
 	}
 }

@@ -15,23 +15,22 @@ import (
 var ErrBusy = errors.New("auth: every password hashing slot is busy")
 
 // HashSlots bounds how many bcrypt operations run at once (default half
-// the CPUs), refuses at once a request that would not get a slot within
-// MaxWait instead of letting it queue for nothing, and runs each hash on
-// an OS thread of its own, with GOMAXPROCS one higher per hash running,
-// so that the Go scheduler keeps its full number of Ps for every other
-// request (and, with LowPriority, at a lower priority too).
+// the CPUs), and refuses at once a request that would not get a slot
+// within MaxWait instead of letting it queue for nothing. Where the hash
+// itself runs is the Hasher's business: in a worker process (Workers; the
+// slot then only bounds them), or, without workers, on an OS thread of
+// its own with GOMAXPROCS one higher per hash running, so that the Go
+// scheduler keeps its full number of Ps for every other request.
 //
 // SECURITY(dos): a login flood gets 503s, never every CPU, so signed-in
 // pages stay fast — ASVS 5.0 15.2.2.
 type HashSlots struct {
-	slots   chan struct{}
-	queue   int          // requests allowed to wait for a slot at most
-	waiting atomic.Int32 // requests waiting now
-	wait    time.Duration
-	nice    int          // 0: the thread's priority is left alone; 1–19: its niceness
-	took    atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
-
-	starvedUntil atomic.Int64 // unix ns: no lower priority before then (checkStarved)
+	slots     chan struct{}
+	queue     int          // requests allowed to wait for a slot at most
+	waiting   atomic.Int32 // requests waiting now
+	wait      time.Duration
+	inWorkers bool         // the work only waits for a worker process: run it on the caller's goroutine
+	took      atomic.Int64 // moving average of one operation's wall time, in ns (0: none yet)
 
 	// onWait, when set (tests only), is called once a request is counted
 	// as waiting, before it blocks.
@@ -50,14 +49,10 @@ type Option func(*HashSlots)
 // serve within MaxWait (see Acquire).
 func Queue(q int) Option { return func(s *HashSlots) { s.queue = max(q, 0) } }
 
-// LowPriority lowers the priority of the thread a hash runs on by nice
-// steps of niceness (1–19, capped at 19; 0 leaves it alone), where the
-// system supports it (Linux): while other requests wait for a slot, and
-// unless a recent hash was starved by it (see lowerNow). Off by default:
-// a lowered thread still holds a Go P, and every stop-the-world pause (a
-// garbage collection's) waits for it, so while other processes load the
-// CPU it can stall the whole process until checkStarved turns it off.
-func LowPriority(nice int) Option { return func(s *HashSlots) { s.nice = min(max(nice, 0), 19) } }
+// InWorkerProcesses says the work Do runs only waits for a worker process
+// (Workers): it runs on the caller's goroutine, which parks on the pipe
+// without holding a P, so no thread of its own or extra P is needed.
+func InWorkerProcesses() Option { return func(s *HashSlots) { s.inWorkers = true } }
 
 // NewHashSlots returns n slots (at least 1); Acquire waits at most wait.
 func NewHashSlots(n int, wait time.Duration, opts ...Option) *HashSlots {
@@ -124,9 +119,9 @@ func (s *HashSlots) tooLong(position int) bool {
 	return position > s.queue || time.Duration(position)*took/time.Duration(cap(s.slots)) > s.wait
 }
 
-// Do runs fn holding a slot, on an OS thread of its own (at a lower
-// priority with LowPriority); it returns ErrBusy or ctx's error, without
-// running fn, when no slot came free in time.
+// Do runs fn holding a slot, on an OS thread of its own (on the caller's
+// goroutine with InWorkerProcesses); it returns ErrBusy or ctx's error,
+// without running fn, when no slot came free in time.
 func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	release, err := s.Acquire(ctx)
 	if err != nil {
@@ -134,6 +129,10 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 	}
 	defer release()
 	defer s.observe(time.Now())
+	if s.inWorkers {
+		fn()
+		return nil
+	}
 	extraProcs.start()
 	defer extraProcs.done()
 	done := make(chan any, 1)
@@ -147,54 +146,18 @@ func (s *HashSlots) Do(ctx context.Context, fn func()) error {
 				p = r
 			}
 		}()
-		// The thread stays locked to this goroutine, which ends without
-		// unlocking it: the runtime then ends the thread too (or, if it is
-		// the main thread, parks it for good), so its lowered priority
-		// never carries over to other goroutines. Threads the runtime needs
-		// meanwhile are not cloned from a locked one (they would inherit
-		// its priority) but made by its template thread.
+		// A thread for the hash alone: the goroutine ends locked to it,
+		// so the runtime ends the thread too (or, if it is the main
+		// thread, parks it for good).
 		runtime.LockOSThread()
-		if !s.lowerNow() {
-			fn()
-			p = nil
-			return
-		}
-		setThreadNice(s.nice)
-		start, cpu := time.Now(), threadCPUTime()
 		fn()
 		p = nil
-		s.checkStarved(time.Since(start), threadCPUTime()-cpu)
 	}()
 	if p := <-done; p != nil {
 		panic(p)
 	}
 	return nil
 }
-
-// lowerNow reports whether the hash about to run takes the lower priority:
-// only with LowPriority, only while other requests wait for a slot (a
-// login flood: without one there is nothing to protect the pages from),
-// and not within starvedFor of a hash the lower priority starved.
-func (s *HashSlots) lowerNow() bool {
-	return s.nice > 0 && lowPrioritySupported && s.waiting.Load() > 0 &&
-		time.Now().UnixNano() >= s.starvedUntil.Load()
-}
-
-// checkStarved turns the lower priority off for starvedFor after a hash
-// that waited for the CPU more than twice as long as it ran (wall time
-// over three times its CPU time, and by more than starvedSlack): other
-// processes want the CPU too, and a lower priority would let them starve
-// every login.
-func (s *HashSlots) checkStarved(wall, cpu time.Duration) {
-	if wall > 3*cpu && wall-cpu > starvedSlack {
-		s.starvedUntil.Store(time.Now().Add(starvedFor).UnixNano())
-	}
-}
-
-const (
-	starvedFor   = time.Minute
-	starvedSlack = 50 * time.Millisecond
-)
 
 // observe adds the operation that started at start to the moving average
 // (weight 1/8) that Acquire uses to tell how long the queue takes.

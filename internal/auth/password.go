@@ -73,9 +73,11 @@ type Hasher struct {
 	mu      sync.Mutex
 	padding map[int][]byte // dummy hashes at costs below cost, made on first use
 
-	// compare is bcrypt.CompareHashAndPassword; a test wraps it to count
-	// the work each check does.
-	compare func(hash, password []byte) error
+	// compare and generate are bcrypt's CompareHashAndPassword and
+	// GenerateFromPassword, or the same in worker processes (UseWorkers);
+	// a test wraps compare to count the work each check does.
+	compare  func(hash, password []byte) error
+	generate func(password []byte, cost int) ([]byte, error)
 }
 
 // NewHasher returns a Hasher for the cost (bcrypt.MinCost..bcrypt.MaxCost;
@@ -89,7 +91,13 @@ func NewHasher(cost int) (*Hasher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	return &Hasher{cost: cost, dummy: dummy, compare: bcrypt.CompareHashAndPassword}, nil
+	return &Hasher{cost: cost, dummy: dummy, compare: bcrypt.CompareHashAndPassword, generate: bcrypt.GenerateFromPassword}, nil
+}
+
+// UseWorkers makes every hash and check from now on run in w's processes
+// (the dummy hashes are already made). Call it before the Hasher is used.
+func (h *Hasher) UseWorkers(w *Workers) {
+	h.compare, h.generate = w.Compare, w.Generate
 }
 
 // Cost is the bcrypt cost new hashes are made with.
@@ -103,7 +111,7 @@ func (h *Hasher) Hash(password string) ([]byte, error) {
 	if err := ValidateLength(password); err != nil {
 		return nil, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), h.cost)
+	hash, err := h.generate([]byte(password), h.cost)
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}

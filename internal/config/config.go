@@ -81,12 +81,13 @@ const (
 	// gets a 503, so a login flood cannot queue without bound — ASVS 5.0
 	// 15.2.2.
 	defaultBcryptWait = 2 * time.Second
-	// defaultBcryptNice: off. A lower priority for bcrypt during a flood
-	// makes signed-in pages faster on a machine with nothing else to run,
-	// but a lowered thread still holds a Go P that every stop-the-world
-	// pause waits for: under other processes' load it stalls the whole
-	// process (auth.LowPriority; docs/BENCHMARKS.md has the figures).
-	defaultBcryptNice = 0
+	// defaultBcryptNice: bcrypt's worker processes run 10 steps nicer than
+	// the server, so that the kernel gives signed-in pages the CPU first
+	// during a login flood (docs/BENCHMARKS.md has the figures). In a
+	// process of their own they hold none of the server's Go Ps, which a
+	// lowered thread of the server would (every stop-the-world pause waits
+	// for it).
+	defaultBcryptNice = 10
 	maxBcryptWait     = 10 * time.Second
 
 	defaultLogFormat = "text"
@@ -128,7 +129,8 @@ type Config struct {
 
 	BcryptConcurrency int           // BCRYPT_CONCURRENCY, default max(1, NumCPU/2): bcrypt operations at once
 	BcryptWait        time.Duration // BCRYPT_WAIT, default 2s: how long a request waits for a bcrypt slot before a 503
-	BcryptNice        int           // BCRYPT_NICE, default 0 (off; 1–19): how much a bcrypt thread's niceness is raised during a login flood (Linux)
+	BcryptWorkers     string        // BCRYPT_WORKERS, "process" (default: bcrypt in worker processes of this binary) or "thread" (in the server, on threads of its own)
+	BcryptNice        int           // BCRYPT_NICE, default 10 (0–19): how much nicer than the server the worker processes run (Linux; not used with "thread")
 	LoginAccountLimit int           // LOGIN_ACCOUNT_LIMIT, default 10 failed logins per account per ThrottleWindow
 	LoginIPLimit      int           // LOGIN_IP_LIMIT, default 50 failed logins per client IP per ThrottleWindow
 	SignupIPLimit     int           // SIGNUP_IP_LIMIT, default 20 sign-up attempts per client IP per ThrottleWindow
@@ -208,6 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.BcryptWait > maxBcryptWait {
 		l.fail("BCRYPT_WAIT", l.getenv("BCRYPT_WAIT"), "must be at most 10s: a longer wait only queues requests behind bcrypt")
 	}
+	c.BcryptWorkers = l.bcryptWorkers()
 	c.BcryptNice = l.between("BCRYPT_NICE", defaultBcryptNice, 0, 19)
 	// By default 10 failed logins per account and 50 per client IP in any
 	// 15 minutes: a million guesses at one account would take years, while
@@ -512,6 +515,23 @@ func (l *loader) between(name string, def, lo, hi int) int {
 		return n
 	}
 	return def
+}
+
+// BCRYPT_WORKERS values.
+const (
+	BcryptInProcesses = "process"
+	BcryptInThreads   = "thread"
+)
+
+func (l *loader) bcryptWorkers() string {
+	v, ok := l.value("BCRYPT_WORKERS")
+	if !ok {
+		return BcryptInProcesses
+	}
+	if v != BcryptInProcesses && v != BcryptInThreads {
+		l.fail("BCRYPT_WORKERS", v, "must be process or thread")
+	}
+	return v
 }
 
 func (l *loader) logFormat() string {

@@ -32,6 +32,8 @@ func defaults() Config {
 
 		BcryptConcurrency: max(1, runtime.NumCPU()/2),
 		BcryptWait:        2 * time.Second,
+		BcryptWorkers:     BcryptInProcesses,
+		BcryptNice:        10,
 		LoginAccountLimit: 10,
 		LoginIPLimit:      50,
 		SignupIPLimit:     20,
@@ -143,7 +145,9 @@ func TestLoad_AcceptsValidOverrides(t *testing.T) {
 		{"log text", env{"LOG_FORMAT": "text"}, func(c *Config) {}},
 		{"bcrypt concurrency", env{"BCRYPT_CONCURRENCY": "3"}, func(c *Config) { c.BcryptConcurrency = 3 }},
 		{"bcrypt wait", env{"BCRYPT_WAIT": "500ms"}, func(c *Config) { c.BcryptWait = 500 * time.Millisecond }},
-		{"bcrypt nice", env{"BCRYPT_NICE": "10"}, func(c *Config) { c.BcryptNice = 10 }},
+		{"bcrypt nice off", env{"BCRYPT_NICE": "0"}, func(c *Config) { c.BcryptNice = 0 }},
+		{"bcrypt in threads", env{"BCRYPT_WORKERS": "thread"}, func(c *Config) { c.BcryptWorkers = BcryptInThreads }},
+		{"bcrypt in processes", env{"BCRYPT_WORKERS": "process"}, func(c *Config) {}},
 		{"bcrypt nice lowest", env{"BCRYPT_NICE": "19"}, func(c *Config) { c.BcryptNice = 19 }},
 		{"login limits", env{"LOGIN_ACCOUNT_LIMIT": "5", "LOGIN_IP_LIMIT": "200", "SIGNUP_IP_LIMIT": "1"}, func(c *Config) {
 			c.LoginAccountLimit, c.LoginIPLimit, c.SignupIPLimit = 5, 200, 1
@@ -233,6 +237,7 @@ func TestLoad_RefusesUnsafeValues(t *testing.T) {
 		{"bcrypt nice above 19", env{"BCRYPT_NICE": "20"}, []string{"BCRYPT_NICE=20", "between 0 and 19"}},
 		{"bcrypt nice negative", env{"BCRYPT_NICE": "-5"}, []string{"BCRYPT_NICE=-5", "between 0 and 19"}},
 		{"bcrypt nice not a number", env{"BCRYPT_NICE": "low"}, []string{"BCRYPT_NICE=low", "whole number"}},
+		{"bcrypt workers unknown", env{"BCRYPT_WORKERS": "goroutine"}, []string{"BCRYPT_WORKERS=goroutine", "process or thread"}},
 		{"bcrypt concurrency not a number", env{"BCRYPT_CONCURRENCY": "all"}, []string{"BCRYPT_CONCURRENCY=all"}},
 		{"bcrypt wait zero", env{"BCRYPT_WAIT": "0s"}, []string{"BCRYPT_WAIT=0s"}},
 		{"bcrypt wait too long", env{"BCRYPT_WAIT": "1m"}, []string{"BCRYPT_WAIT=1m", "at most 10s"}},

@@ -29,6 +29,9 @@ func benchServer(b *testing.B, cost int) http.Handler {
 	}
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(b.TempDir(), "sessionlab.db")
 	cfg.BcryptCost = cost
+	// bcrypt in this process: a test binary is no worker (cmd/web's tests and
+	// the built binary's run it in worker processes, the default).
+	cfg.BcryptWorkers = config.BcryptInThreads
 	// Measure hashing, not throttling. BenchmarkLoginTiming spends one
 	// failure of the known account per iteration: at cost 12 (~0.2 s) the
 	// account limit of 100 allows -benchtime up to about 40 s.

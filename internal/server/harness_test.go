@@ -150,6 +150,9 @@ func testConfig(t *testing.T) config.Config {
 		t.Fatal(err)
 	}
 	cfg.BcryptCost = bcrypt.MinCost
+	// bcrypt in this process: a test binary is no worker (cmd/web's tests and
+	// the built binary's run it in worker processes, the default).
+	cfg.BcryptWorkers = config.BcryptInThreads
 	return cfg
 }
 

@@ -44,6 +44,8 @@ func (a *app) passwordError(w http.ResponseWriter, r *http.Request, err error) {
 		a.hashingBusy(w, r)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		a.unavailable(w, r, err) // says nothing to a client that left
+	case errors.Is(err, auth.ErrHashWorker):
+		a.unavailable(w, r, err) // a worker that died or hung: a dependency down, 503
 	default:
 		a.serverError(w, r, err)
 	}

@@ -39,6 +39,9 @@ type Deps struct {
 	// HashSlots bounds concurrent bcrypt work (required; made by
 	// assembly's hashSlots).
 	HashSlots *auth.HashSlots
+	// HashWorkers, when set, are the processes every bcrypt operation runs
+	// in (BCRYPT_WORKERS=process); nil runs bcrypt in this process.
+	HashWorkers *auth.Workers
 	// Lab, when set, is the attack lab's other site (LAB_ATTACKER_ADDR):
 	// the app then offers to plant a token for its fixation attack.
 	Lab *attacker.Site
@@ -76,6 +79,9 @@ func NewServer(deps Deps) (http.Handler, error) {
 	hasher, err := auth.NewHasher(deps.Config.BcryptCost)
 	if err != nil {
 		return nil, err
+	}
+	if deps.HashWorkers != nil {
+		hasher.UseWorkers(deps.HashWorkers)
 	}
 	if deps.Stopping == nil {
 		deps.Stopping = func() bool { return false }
