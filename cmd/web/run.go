@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -43,9 +42,9 @@ const shutdownGrace = 15 * time.Second
 // real thing with their own arguments and environment.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 1 && args[1] == auth.WorkerCommand {
-		// A bcrypt worker this program started (auth.Workers): it reads
-		// requests on its standard input, and needs no configuration.
-		return auth.ServeWorker(os.Stdin, stdout)
+		// A bcrypt worker this program started (auth.Workers): it answers
+		// on the pipes it was given, and needs no configuration.
+		return auth.ServeWorker(auth.WorkerFiles())
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

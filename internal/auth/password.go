@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -76,8 +77,18 @@ type Hasher struct {
 	// compare and generate are bcrypt's CompareHashAndPassword and
 	// GenerateFromPassword, or the same in worker processes (UseWorkers);
 	// a test wraps compare to count the work each check does.
-	compare  func(hash, password []byte) error
-	generate func(password []byte, cost int) ([]byte, error)
+	compare  func(ctx context.Context, hash, password []byte) error
+	generate func(ctx context.Context, password []byte, cost int) ([]byte, error)
+}
+
+// inProcess are bcrypt's own functions, which take no context: a hash in
+// this process runs to its end.
+func compareInProcess(_ context.Context, hash, password []byte) error {
+	return bcrypt.CompareHashAndPassword(hash, password)
+}
+
+func generateInProcess(_ context.Context, password []byte, cost int) ([]byte, error) {
+	return bcrypt.GenerateFromPassword(password, cost)
 }
 
 // NewHasher returns a Hasher for the cost (bcrypt.MinCost..bcrypt.MaxCost;
@@ -91,11 +102,12 @@ func NewHasher(cost int) (*Hasher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	return &Hasher{cost: cost, dummy: dummy, compare: bcrypt.CompareHashAndPassword, generate: bcrypt.GenerateFromPassword}, nil
+	return &Hasher{cost: cost, dummy: dummy, compare: compareInProcess, generate: generateInProcess}, nil
 }
 
-// UseWorkers makes every hash and check from now on run in w's processes
-// (the dummy hashes are already made). Call it before the Hasher is used.
+// UseWorkers makes every hash and check from now on run in w's processes,
+// the padding hashes included (the dummy hash is already made). Call it
+// before the Hasher is used.
 func (h *Hasher) UseWorkers(w *Workers) {
 	h.compare, h.generate = w.Compare, w.Generate
 }
@@ -107,11 +119,11 @@ func (h *Hasher) Cost() int { return h.cost }
 //
 // SECURITY(passwords): bcrypt with a per-hash salt and a configurable cost
 // (default 12, never under 10) — ASVS 5.0 11.4.2.
-func (h *Hasher) Hash(password string) ([]byte, error) {
+func (h *Hasher) Hash(ctx context.Context, password string) ([]byte, error) {
 	if err := ValidateLength(password); err != nil {
 		return nil, err
 	}
-	hash, err := h.generate([]byte(password), h.cost)
+	hash, err := h.generate(ctx, []byte(password), h.cost)
 	if err != nil {
 		return nil, fmt.Errorf("bcrypt: %w", err)
 	}
@@ -119,12 +131,13 @@ func (h *Hasher) Hash(password string) ([]byte, error) {
 }
 
 // Check reports whether password matches hash. A nil hash (no such user)
-// is compared against the dummy hash and always reports false.
+// is compared against the dummy hash and always reports false. With
+// workers, ctx bounds the work; in this process it runs to its end.
 //
 // SECURITY(passwords): an unknown email still pays for one bcrypt
 // comparison, so response time does not tell who has an account —
 // ASVS 5.0 6.3.8.
-func (h *Hasher) Check(hash []byte, password string) (bool, error) {
+func (h *Hasher) Check(ctx context.Context, hash []byte, password string) (bool, error) {
 	if len(password) > MaxPasswordBytes {
 		return false, ErrPasswordTooLong
 	}
@@ -132,9 +145,9 @@ func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 	if target == nil {
 		target = h.dummy
 	}
-	err := h.compare(target, []byte(password))
-	if hash != nil {
-		h.pad(hash)
+	err := h.compare(ctx, target, []byte(password))
+	if hash != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
+		h.pad(ctx, hash) // after a failure the answer is an error page: nothing to time
 	}
 	switch {
 	case err == nil:
@@ -154,18 +167,18 @@ func (h *Hasher) Check(hash []byte, password string) (bool, error) {
 // SECURITY(passwords): after BCRYPT_COST is raised, an account whose hash
 // is at the old cost would answer faster than an unknown email (checked
 // against the dummy at the new cost), telling who has one — ASVS 5.0 6.3.8.
-func (h *Hasher) pad(hash []byte) {
+func (h *Hasher) pad(ctx context.Context, hash []byte) {
 	c, err := bcrypt.Cost(hash)
 	if err != nil || c >= h.cost {
 		return
 	}
-	for k := c; k < h.cost; k++ {
-		h.compare(h.paddingHash(k), []byte("session-lab padding"))
+	for k := c; k < h.cost && ctx.Err() == nil; k++ {
+		h.compare(ctx, h.paddingHash(ctx, k), []byte("session-lab padding"))
 	}
 }
 
-// paddingHash is a dummy hash at cost, made once.
-func (h *Hasher) paddingHash(cost int) []byte {
+// paddingHash is a dummy hash at cost, made once (in a worker with them).
+func (h *Hasher) paddingHash(ctx context.Context, cost int) []byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.padding == nil {
@@ -174,7 +187,7 @@ func (h *Hasher) paddingHash(cost int) []byte {
 	if d, ok := h.padding[cost]; ok {
 		return d
 	}
-	d, err := bcrypt.GenerateFromPassword([]byte("session-lab dummy password"), cost)
+	d, err := h.generate(ctx, []byte("session-lab dummy password"), cost)
 	if err != nil {
 		return h.dummy
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -36,24 +37,24 @@ func TestHasher_ChecksWithoutTruncating(t *testing.T) {
 		t.Fatal(err)
 	}
 	p72 := strings.Repeat("a", 72)
-	hash, err := h.Hash(p72)
+	hash, err := h.Hash(t.Context(), p72)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := bcrypt.Cost(hash); got != bcrypt.MinCost {
 		t.Errorf("cost = %d, want %d", got, bcrypt.MinCost)
 	}
-	if ok, err := h.Check(hash, p72); !ok || err != nil {
+	if ok, err := h.Check(t.Context(), hash, p72); !ok || err != nil {
 		t.Errorf("Check(right password) = %v, %v; want true, nil", ok, err)
 	}
-	if ok, _ := h.Check(hash, strings.Repeat("a", 71)+"b"); ok {
+	if ok, _ := h.Check(t.Context(), hash, strings.Repeat("a", 71)+"b"); ok {
 		t.Error("Check(wrong password) = true")
 	}
 	// bcrypt alone would accept this: the first 72 bytes match.
-	if ok, err := h.Check(hash, p72+"x"); ok || !errors.Is(err, ErrPasswordTooLong) {
+	if ok, err := h.Check(t.Context(), hash, p72+"x"); ok || !errors.Is(err, ErrPasswordTooLong) {
 		t.Errorf("Check(73 bytes sharing the first 72) = %v, %v; want false, ErrPasswordTooLong", ok, err)
 	}
-	if _, err := h.Hash(p72 + "x"); !errors.Is(err, ErrPasswordTooLong) {
+	if _, err := h.Hash(t.Context(), p72+"x"); !errors.Is(err, ErrPasswordTooLong) {
 		t.Errorf("Hash(73 bytes) error = %v, want ErrPasswordTooLong", err)
 	}
 }
@@ -64,7 +65,7 @@ func TestHasher_UnknownUserNeverMatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"", "session-lab dummy password", "anything"} {
-		if ok, err := h.Check(nil, p); ok || err != nil {
+		if ok, err := h.Check(t.Context(), nil, p); ok || err != nil {
 			t.Errorf("Check(nil hash, %q) = %v, %v; want false, nil", p, ok, err)
 		}
 	}
@@ -91,7 +92,7 @@ func TestHasher_OldCostChecksTakeAsLongAsUnknownEmails(t *testing.T) {
 		t.Fatal(err)
 	}
 	var work int
-	h.compare = func(hash, password []byte) error {
+	h.compare = func(_ context.Context, hash, password []byte) error {
 		c, err := bcrypt.Cost(hash)
 		if err != nil {
 			t.Fatalf("compared against something that is not a bcrypt hash: %v", err)
@@ -101,7 +102,7 @@ func TestHasher_OldCostChecksTakeAsLongAsUnknownEmails(t *testing.T) {
 	}
 	checkWork := func(hash []byte) int {
 		work = 0
-		if ok, err := h.Check(hash, "a wrong password"); ok || err != nil {
+		if ok, err := h.Check(t.Context(), hash, "a wrong password"); ok || err != nil {
 			t.Fatalf("Check with a wrong password: %v, %v", ok, err)
 		}
 		return work

@@ -21,20 +21,30 @@ import (
 // (no such user) is compared against the dummy hash, in a slot too, so an
 // unknown email costs and waits exactly what a real one does.
 func (a *app) checkPassword(ctx context.Context, hash []byte, password string) (ok bool, err error) {
-	if slotErr := a.slots.Do(ctx, func() { ok, err = a.hasher.Check(hash, password) }); slotErr != nil {
+	if slotErr := a.slots.Do(ctx, func() { ok, err = a.hasher.Check(ctx, hash, password) }); slotErr != nil {
 		return false, slotErr
 	}
 	a.hashBusy.ok(ctx)
+	a.hashWorkersOK(ctx, err)
 	return ok, err
 }
 
 // hashPassword hashes password at the configured cost in a hashing slot.
 func (a *app) hashPassword(ctx context.Context, password string) (hash []byte, err error) {
-	if slotErr := a.slots.Do(ctx, func() { hash, err = a.hasher.Hash(password) }); slotErr != nil {
+	if slotErr := a.slots.Do(ctx, func() { hash, err = a.hasher.Hash(ctx, password) }); slotErr != nil {
 		return nil, slotErr
 	}
 	a.hashBusy.ok(ctx)
+	a.hashWorkersOK(ctx, err)
 	return hash, err
+}
+
+// hashWorkersOK ends an outage of the bcrypt workers once an operation
+// got an answer from one again.
+func (a *app) hashWorkersOK(ctx context.Context, err error) {
+	if !errors.Is(err, auth.ErrHashWorker) {
+		a.hashWorkers.ok(ctx)
+	}
 }
 
 // passwordError answers an error from checkPassword or hashPassword.
@@ -42,10 +52,17 @@ func (a *app) passwordError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, auth.ErrBusy):
 		a.hashingBusy(w, r)
+	case errors.Is(err, auth.ErrHashWorker):
+		// A worker that could not be started, died or did not answer in
+		// time: a dependency down, logged as its own outage.
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return // the client left; nothing to answer
+		}
+		a.hashWorkers.failed(r.Context(), err)
+		w.Header().Set("Retry-After", "5")
+		a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		a.unavailable(w, r, err) // says nothing to a client that left
-	case errors.Is(err, auth.ErrHashWorker):
-		a.unavailable(w, r, err) // a worker that died or hung: a dependency down, 503
 	default:
 		a.serverError(w, r, err)
 	}

@@ -49,20 +49,21 @@ type Deps struct {
 
 // app is the state the handlers share, built once by NewServer.
 type app struct {
-	cfg      config.Config
-	log      *slog.Logger
-	db       *database.DB
-	users    *users.Repository
-	hasher   *auth.Hasher
-	slots    *auth.HashSlots // every bcrypt operation runs in one (passwords.go)
-	throttle *auth.Throttle  // login and sign-up budgets (handlers_auth.go)
-	sessions *session.Manager
-	anonCSRF security.AnonCSRF // the login and sign-up forms' token, without a session
-	outage   *outageLog        // one log line per outage interval, not per refused request
-	hashBusy *outageLog        // the same for logins turned away with every bcrypt slot busy
-	pages    *pages
-	stopping func() bool    // see Deps.Stopping; never nil
-	lab      *attacker.Site // nil: no attack lab
+	cfg         config.Config
+	log         *slog.Logger
+	db          *database.DB
+	users       *users.Repository
+	hasher      *auth.Hasher
+	slots       *auth.HashSlots // every bcrypt operation runs in one (passwords.go)
+	throttle    *auth.Throttle  // login and sign-up budgets (handlers_auth.go)
+	sessions    *session.Manager
+	anonCSRF    security.AnonCSRF // the login and sign-up forms' token, without a session
+	outage      *outageLog        // one log line per outage interval, not per refused request
+	hashBusy    *outageLog        // the same for logins turned away with every bcrypt slot busy
+	hashWorkers *outageLog        // and for bcrypt worker processes that fail (BCRYPT_WORKERS=process)
+	pages       *pages
+	stopping    func() bool    // see Deps.Stopping; never nil
+	lab         *attacker.Site // nil: no attack lab
 }
 
 // NewServer returns the whole application as one http.Handler. It parses
@@ -95,12 +96,13 @@ func NewServer(deps Deps) (http.Handler, error) {
 		hasher: hasher,
 		pages:  pg,
 
-		anonCSRF: security.NewAnonCSRF(deps.Config.CookieSecure),
-		outage:   &outageLog{log: log, now: time.Now, what: "dependency", level: slog.LevelError},
-		hashBusy: &outageLog{log: log, now: time.Now, what: "password hashing", level: slog.LevelWarn},
-		stopping: deps.Stopping,
-		lab:      deps.Lab,
-		slots:    deps.HashSlots,
+		anonCSRF:    security.NewAnonCSRF(deps.Config.CookieSecure),
+		outage:      &outageLog{log: log, now: time.Now, what: "dependency", level: slog.LevelError},
+		hashBusy:    &outageLog{log: log, now: time.Now, what: "password hashing", level: slog.LevelWarn},
+		hashWorkers: &outageLog{log: log, now: time.Now, what: "bcrypt worker", level: slog.LevelError},
+		stopping:    deps.Stopping,
+		lab:         deps.Lab,
+		slots:       deps.HashSlots,
 	}
 	a.throttle = auth.NewThrottle(auth.ThrottleLimits{
 		AccountFailures: deps.Config.LoginAccountLimit,
