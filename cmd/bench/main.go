@@ -707,16 +707,13 @@ func floodPhases(o options, appCmd func(addr string) *exec.Cmd, n int) (string, 
 		fmt.Sprintf("%d rounds of %v, interleaved with the same load alone; each time a separate instance of (c), not pinned, on every CPU, ", o.rounds, o.duration) +
 		fmt.Sprintf("/profile at a steady 500 requests/s (up to %d workers). Target: the flooded p99 within 3× of the p99 alone, with the defaults.\n\n", n)
 	for _, c := range []struct{ label, env string }{
-		{"defaults (BCRYPT_WORKERS=process, BCRYPT_NICE=10, BCRYPT_CONCURRENCY half the CPUs)", ""},
+		{"defaults (BCRYPT_WORKERS=process, BCRYPT_NICE=10, BCRYPT_CONCURRENCY half the CPUs)", "BCRYPT_WORKERS=process"},
 		{"BCRYPT_WORKERS=thread (bcrypt on threads of the server, for comparison)", "BCRYPT_WORKERS=thread"},
 	} {
-		cmd := appCmd
-		if c.env != "" {
-			cmd = func(addr string) *exec.Cmd {
-				x := appCmd(addr)
-				x.Env = append(x.Env, c.env)
-				return x
-			}
+		cmd := func(addr string) *exec.Cmd {
+			x := appCmd(addr)
+			x.Env = append(x.Env, c.env) // the last setting wins, whatever this environment says
+			return x
 		}
 		line, err := floodPhase(o, cmd, n)
 		if err != nil {
