@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +45,8 @@ type soakSample struct {
 	at                     time.Duration
 	rss                    int64
 	threads, fds           int
+	workers                int   // bcrypt worker processes (children of the app)
+	workersRSS             int64 // their RSS, together
 	keys                   int
 	redisMemory            int64
 	noTTL                  int
@@ -53,7 +57,8 @@ type soakSample struct {
 var soakBounds = struct {
 	rss, redisMemory int64
 	fds, threads     int
-}{rss: 16 << 20, redisMemory: 32 << 20, fds: 50, threads: 10}
+	workers          int // at any sample: BCRYPT_CONCURRENCY's default on this machine
+}{rss: 16 << 20, redisMemory: 32 << 20, fds: 50, threads: 10, workers: max(1, runtime.NumCPU()/2)}
 
 // runSoak runs a bounded mixed load against the app for o.duration and
 // fails on any 5xx, on growth past soakBounds after warm-up, or on a Redis
@@ -308,6 +313,7 @@ func sampleSoak(pool *redis.Pool, pid int) soakSample {
 	if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
 		s.fds = len(fds)
 	}
+	s.workers, s.workersRSS = children(pid)
 	conn := pool.Get()
 	defer conn.Close()
 	s.keys, _ = redis.Int(conn.Do("DBSIZE"))
@@ -342,14 +348,38 @@ func sampleSoak(pool *redis.Pool, pid int) soakSample {
 	return s
 }
 
+// children counts pid's child processes and adds up their RSS, from
+// /proc/*/stat (field 4 is the parent) and /proc/*/status.
+func children(pid int) (n int, rss int64) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, stat := range stats {
+		raw, err := os.ReadFile(stat)
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(raw[bytes.LastIndexByte(raw, ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(pid) {
+			continue
+		}
+		n++
+		if status, err := os.ReadFile(filepath.Join(filepath.Dir(stat), "status")); err == nil {
+			if m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(status); m != nil {
+				kb, _ := strconv.ParseInt(string(m[1]), 10, 64)
+				rss += kb << 10
+			}
+		}
+	}
+	return n, rss
+}
+
 func renderSoak(o soakOptions, samples []soakSample, statuses []string) (string, []string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Last run: `make soak` (`go run ./cmd/bench soak %s`) on %s — %s at %d requests/s of mixed load plus a login/logout churn, %d accounts. Machine: %s.\n\n",
 		strings.Join(os.Args[2:], " "), time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.duration, o.rate, o.users, machine())
-	b.WriteString("| at | app RSS | threads | file descriptors | Redis keys | Redis memory | keys without TTL | requests | 5xx |\n|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| at | app RSS | threads | file descriptors | bcrypt workers (RSS) | Redis keys | Redis memory | keys without TTL | requests | 5xx |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range samples {
-		fmt.Fprintf(&b, "| %v | %.1f MiB | %d | %d | %d | %.1f MiB | %d | %d | %d |\n", s.at, float64(s.rss)/(1<<20), s.threads, s.fds,
-			s.keys, float64(s.redisMemory)/(1<<20), s.noTTL, s.requests, s.serverErrors)
+		fmt.Fprintf(&b, "| %v | %.1f MiB | %d | %d | %d (%.1f MiB) | %d | %.1f MiB | %d | %d | %d |\n", s.at, float64(s.rss)/(1<<20), s.threads, s.fds,
+			s.workers, float64(s.workersRSS)/(1<<20), s.keys, float64(s.redisMemory)/(1<<20), s.noTTL, s.requests, s.serverErrors)
 	}
 	var failures []string
 	last := samples[len(samples)-1]
@@ -382,6 +412,11 @@ func renderSoak(o soakOptions, samples []soakSample, statuses []string) (string,
 		noTTL = max(noTTL, s.noTTL)
 	}
 	check(noTTL == 0, fmt.Sprintf("every Redis key has a TTL (%d without, at worst)", noTTL))
+	workers := 0
+	for _, s := range samples {
+		workers = max(workers, s.workers)
+	}
+	check(workers <= soakBounds.workers, fmt.Sprintf("bcrypt worker processes: at most %d at any sample, at most %d (BCRYPT_CONCURRENCY) allowed; %.1f MiB together at the end", workers, soakBounds.workers, float64(last.workersRSS)/(1<<20)))
 	b.WriteString("\nAnswers by request (the app's goroutines are not visible from outside the process: its threads are shown instead):\n\n```\n")
 	slices.Sort(statuses)
 	b.WriteString(strings.Join(statuses, "\n"))
