@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,9 @@ var ErrHashWorker = errors.New("auth: the bcrypt worker process failed")
 // 250 ms, and a lowered thread holding a P stalls every stop-the-world
 // pause; in a process of its own it holds nothing of the server's: the
 // request waits on a pipe, and the kernel gives the pages the CPU first.
+// When other work keeps the CPUs so busy that a worker does not answer in
+// time, workers run at the server's priority for StarvedFor, so that
+// logins go on being served, more slowly.
 //
 // SECURITY(dos): a login flood costs the signed-in pages as little CPU
 // as the kernel can arrange — ASVS 5.0 15.2.2.
@@ -47,6 +51,11 @@ type Workers struct {
 	mu      sync.Mutex
 	running map[*worker]bool // started and not yet exited
 	closed  bool
+
+	// starvedFor is how long workers run at the server's priority after
+	// one did not answer in time; starvedUntil (unix ns) is when that ends.
+	starvedFor   time.Duration
+	starvedUntil atomic.Int64
 }
 
 // WorkerOptions configure Workers.
@@ -57,6 +66,9 @@ type WorkerOptions struct {
 	// MaxTime bounds one operation when its context has no earlier
 	// deadline: a worker that has not answered by then is ended (0: 30 s).
 	MaxTime time.Duration
+	// StarvedFor is how long workers run at the server's priority, not
+	// Nice steps below it, after one did not answer in time (0: a minute).
+	StarvedFor time.Duration
 }
 
 // NewWorkers returns n workers (at least 1), each started by command on
@@ -71,6 +83,10 @@ func NewWorkers(n int, command func() *exec.Cmd, opts WorkerOptions) *Workers {
 		idle: make(chan *worker, n), running: map[*worker]bool{}}
 	if w.maxTime <= 0 {
 		w.maxTime = 30 * time.Second
+	}
+	w.starvedFor = opts.StarvedFor
+	if w.starvedFor <= 0 {
+		w.starvedFor = time.Minute
 	}
 	for range n {
 		w.idle <- nil
@@ -143,6 +159,15 @@ func (w *Workers) Close() error {
 	return nil
 }
 
+// niceNow is the steps below the server a worker started now runs at:
+// Nice, or 0 during a starved spell.
+func (w *Workers) niceNow() int {
+	if time.Now().UnixNano() < w.starvedUntil.Load() {
+		return 0
+	}
+	return w.nice
+}
+
 // PIDs lists the worker processes running now (for tests).
 func (w *Workers) PIDs() []int {
 	w.mu.Lock()
@@ -174,6 +199,12 @@ func (w *Workers) do(ctx context.Context, op byte, cost int, hash, password []by
 		return 0, nil, ctx.Err()
 	}
 	defer func() { w.idle <- wk }() // nil again if it failed
+	if wk != nil && wk.nice != w.niceNow() {
+		// Started before or during a starved spell: replaced by one at
+		// the priority of now. It exits once its pipe closes.
+		go wk.end(time.Second)
+		wk = nil
+	}
 	for try := 0; ; try++ {
 		if wk == nil {
 			if wk, err = w.start(); err != nil {
@@ -186,6 +217,13 @@ func (w *Workers) do(ctx context.Context, op byte, cost int, hash, password []by
 		}
 		wk.end(0)
 		wk = nil
+		if errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(ctx.Err(), context.Canceled) && w.nice > 0 {
+			// Not answered in time: hung, or starved by other work at
+			// its lower priority. Until starvedFor has passed, workers
+			// run at the server's priority: logins slower than pages
+			// is the aim, logins that never finish is not.
+			w.starvedUntil.Store(time.Now().Add(w.starvedFor).UnixNano())
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return 0, nil, fmt.Errorf("%w: %w", ErrHashWorker, ctxErr)
 		}
@@ -201,6 +239,7 @@ func (w *Workers) do(ctx context.Context, op byte, cost int, hash, password []by
 // nothing but the fork (cmd.Start) and is then ended (its goroutine exits
 // locked to it), so the lowered priority never runs the server's code.
 func (w *Workers) start() (*worker, error) {
+	nice := w.niceNow()
 	cmd := w.command()
 	if cmd.Env == nil {
 		// SECURITY(deployment): a worker gets none of the server's
@@ -237,7 +276,7 @@ func (w *Workers) start() (*worker, error) {
 	// being started.
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		setThreadNice(w.nice)
+		setThreadNice(nice)
 		started <- cmd.Start()
 	}()
 	err = <-started
@@ -249,7 +288,7 @@ func (w *Workers) start() (*worker, error) {
 		repR.Close()
 		return nil, fmt.Errorf("%w: start: %v", ErrHashWorker, err)
 	}
-	wk := &worker{cmd: cmd, in: reqW, out: repR, r: bufio.NewReader(repR), exited: make(chan struct{})}
+	wk := &worker{cmd: cmd, nice: nice, in: reqW, out: repR, r: bufio.NewReader(repR), exited: make(chan struct{})}
 	w.running[wk] = true
 	w.mu.Unlock()
 	go func() {
@@ -267,6 +306,7 @@ func (w *Workers) start() (*worker, error) {
 // worker is one running worker process.
 type worker struct {
 	cmd    *exec.Cmd
+	nice   int      // the steps below the server it was started at
 	in     *os.File // requests (its fd 3)
 	out    *os.File // replies (its fd 4), for the read deadline
 	r      *bufio.Reader

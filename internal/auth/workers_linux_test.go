@@ -442,3 +442,51 @@ func TestHashSlots_InWorkerProcessesTheWorkRunsOnTheCallersThread(t *testing.T) 
 		t.Errorf("GOMAXPROCS %d while the work ran, want %d as before", during, before)
 	}
 }
+
+// A worker that did not answer in time (hung, or starved at its lower
+// priority by other work) makes the next workers run at the server's
+// priority for StarvedFor, so that logins go on being served; after it,
+// a worker at the lower priority replaces the one started meanwhile.
+func TestWorkers_AfterAWorkerDidNotAnswerInTimeTheNextRunAtTheServersPriority(t *testing.T) {
+	base := baseNice(t)
+	const starvedFor = 2 * time.Second
+	w := newWorkers(t, 1, WorkerOptions{Nice: 7, MaxTime: 300 * time.Millisecond, StarvedFor: starvedFor})
+	niceOfWorker := func() int {
+		t.Helper()
+		pid := onePID(t, w)
+		n, err := niceOf(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	hash, err := w.Generate(t.Context(), []byte("a password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := niceOfWorker(); got != min(base+7, 19) {
+		t.Fatalf("first worker at nice %d, want %d", got, min(base+7, 19))
+	}
+	if err := syscall.Kill(onePID(t, w), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Compare(t.Context(), hash, []byte("a password")); !errors.Is(err, ErrHashWorker) {
+		t.Fatalf("compare on a stopped worker: %v, want ErrHashWorker", err)
+	}
+	starved := time.Now()
+	if err := w.Compare(t.Context(), hash, []byte("a password")); err != nil {
+		t.Fatal(err)
+	}
+	if got := niceOfWorker(); got != base {
+		t.Errorf("the worker after one did not answer in time at nice %d, want the server's %d", got, base)
+	}
+	meanwhile := onePID(t, w)
+	time.Sleep(time.Until(starved.Add(starvedFor + 100*time.Millisecond))) // the clock decides
+	if err := w.Compare(t.Context(), hash, []byte("a password")); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, meanwhile, "the worker started during the starved spell")
+	if got := niceOfWorker(); got != min(base+7, 19) {
+		t.Errorf("the worker %v after, at nice %d, want %d again", starvedFor, got, min(base+7, 19))
+	}
+}
