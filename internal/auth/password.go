@@ -81,8 +81,8 @@ type Hasher struct {
 	generate func(ctx context.Context, password []byte, cost int) ([]byte, error)
 }
 
-// inProcess are bcrypt's own functions, which take no context: a hash in
-// this process runs to its end.
+// compareInProcess and generateInProcess are bcrypt's own functions, which
+// take no context: a hash in this process runs to its end.
 func compareInProcess(_ context.Context, hash, password []byte) error {
 	return bcrypt.CompareHashAndPassword(hash, password)
 }

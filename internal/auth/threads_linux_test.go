@@ -5,35 +5,18 @@ package auth
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// threadNice reads a thread's niceness from /proc (field 19 of stat). It
-// may run off the test's goroutine, so it reports with t.Error (and
-// returns -100), never t.Fatal.
+// threadNice reads a thread's niceness from /proc (niceOf). It may run
+// off the test's goroutine, so it reports with t.Error (and returns
+// -100), never t.Fatal.
 func threadNice(t *testing.T, tid int) int {
 	t.Helper()
-	return taskNice(t, fmt.Sprintf("/proc/self/task/%d/stat", tid))
-}
-
-// taskNice reads the niceness in a /proc stat file.
-func taskNice(t *testing.T, stat string) int {
-	t.Helper()
-	b, err := os.ReadFile(stat)
-	if err != nil {
-		t.Error(err)
-		return -100
-	}
-	// Fields after the command name, which is in parentheses: the first
-	// is field 3 (state), so nice (19) is the 17th.
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	n, err := strconv.Atoi(fields[16])
+	n, err := niceOf(fmt.Sprintf("/proc/self/task/%d/stat", tid))
 	if err != nil {
 		t.Error(err)
 		return -100

@@ -64,8 +64,9 @@ func processState(pid int) string {
 	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[0]
 }
 
-// niceOf reads the niceness in a /proc stat file; an error if the thread
-// has gone meanwhile.
+// niceOf reads the niceness in a /proc stat file (field 19: the 17th
+// after the command name, which is in parentheses); an error if the
+// thread has gone meanwhile.
 func niceOf(stat string) (int, error) {
 	b, err := os.ReadFile(stat)
 	if err != nil {

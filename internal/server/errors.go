@@ -58,6 +58,12 @@ func (a *app) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	a.outage.failed(r.Context(), err)
+	a.serviceUnavailable(w, r)
+}
+
+// serviceUnavailable is the generic 503 page, with Retry-After: what a
+// visitor sees of any dependency down, named nowhere on it.
+func (a *app) serviceUnavailable(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Retry-After", "5")
 	a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
 }

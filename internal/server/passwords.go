@@ -59,8 +59,7 @@ func (a *app) passwordError(w http.ResponseWriter, r *http.Request, err error) {
 			return // the client left; nothing to answer
 		}
 		a.hashWorkers.failed(r.Context(), err)
-		w.Header().Set("Retry-After", "5")
-		a.errorPage(w, r, http.StatusServiceUnavailable, "The service is temporarily unavailable. Please try again in a moment.")
+		a.serviceUnavailable(w, r)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		a.unavailable(w, r, err) // says nothing to a client that left
 	default:
