@@ -675,8 +675,11 @@ func urlError(err error) error {
 	return errors.New("not a valid URL")
 }
 
-// passwordParam matches password=... in a URL query or a key=value DSN.
-var passwordParam = regexp.MustCompile(`(?i)(\b(?:ssl)?pass(?:word)?\s*=\s*)('[^']*'|[^\s&;]+)`)
+// passwordParam matches password=... in a URL query or a key=value DSN,
+// wherever it stands: not only after a word boundary, since a mistyped
+// value ("xpassword=…") may still hold a password. Masking too much is
+// harmless; too little is not.
+var passwordParam = regexp.MustCompile(`(?i)((?:ssl)?pass(?:word)?\s*=\s*)('[^']*'|[^\s&;]+)`)
 
 // Redact masks the password of a URL's user info and any password=
 // parameter (of a URL or a key=value DSN), for values that are shown in

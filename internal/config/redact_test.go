@@ -15,6 +15,7 @@ func TestRedact_MasksEveryPasswordAndNothingElse(t *testing.T) {
 		{"postgres://app@db/sl?sslmode=disable&password=hunter2", "postgres://app@db/sl?sslmode=disable&password=xxxxx"},
 		{"postgres://app@db/sl?PassWord=hunter2&x=1", "postgres://app@db/sl?PassWord=xxxxx&x=1"},
 		{"host=db user=app password='hunter 2' sslpassword=hunter2", "host=db user=app password=xxxxx sslpassword=xxxxx"},
+		{"0pAssword=hunter2", "0pAssword=xxxxx"}, // no word boundary before it (found by FuzzLoad)
 		// Nothing to mask: unchanged.
 		{"postgres://app@db:5432/sl", "postgres://app@db:5432/sl"},
 		{"redis://cache:6379/0", "redis://cache:6379/0"},
